@@ -1,0 +1,10 @@
+"""Shared pytest set-up: repository root on sys.path, quiet TensorFlow."""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+  sys.path.insert(0, ROOT)
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import tf_compat  # noqa: E402,F401

@@ -1,0 +1,87 @@
+"""Every repair this fork needs to run tf_slim 1.1.0 on TensorFlow 2.21.
+
+Import this module before anything touches ``tf_slim`` (the ``nets``,
+``datasets``, ``preprocessing`` and ``deployment`` packages and every script
+do so first). Each repair is idempotent and checks whether it is still needed,
+so the module becomes a no-op once upstream catches up. Delete a repair when
+its test in ``tests/test_tf_compat.py`` passes without it.
+
+Repairs
+-------
+1. ``slim.batch_norm`` (and anything else that builds a legacy
+   ``tf.compat.v1.layers`` BatchNormalization) lazily imports
+   ``tf_keras.legacy_tf_layers.normalization``. Since tf_keras 2.16 that package
+   lives at ``tf_keras.src.legacy_tf_layers``, so the import fails with
+   ``ModuleNotFoundError``. We register the old module names as aliases of the
+   new ones. Can go when TensorFlow's ``python/layers/normalization.py`` points
+   at the new path, or tf_keras re-exports the old one.
+
+2. ``tensorflow.python.ops.control_flow_ops`` no longer exports ``case`` and
+   ``cond`` (moved to ``control_flow_case.case`` and ``cond.cond``), which
+   breaks ``slim.tfexample_decoder`` (``Image`` decoding, ``BoundingBox``),
+   ``slim.metrics`` helpers and ``slim.utils.smart_cond``. We put the two
+   functions back on the old module. Can go when tf_slim imports them from
+   their new homes.
+
+Environment defaults
+--------------------
+``TF_CPP_MIN_LOG_LEVEL`` defaults to 1 so C++ INFO chatter does not bury the
+training log; users can still set it themselves.
+"""
+
+import importlib
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+
+_LEGACY_LAYER_MODULES = ('base', 'convolutional', 'core', 'normalization',
+                         'pooling', 'variable_scope_shim')
+
+
+def _alias_tf_keras_legacy_layers():
+  """Repair 1: make ``tf_keras.legacy_tf_layers.*`` importable again."""
+  try:
+    importlib.import_module('tf_keras.legacy_tf_layers')
+    return False  # upstream layout works, nothing to do
+  except ImportError:
+    pass
+  try:
+    new_package = importlib.import_module('tf_keras.src.legacy_tf_layers')
+  except ImportError as error:
+    raise ImportError(
+        'tf_compat: slim.batch_norm needs the tf-keras package that matches '
+        'TensorFlow (pip install "tf-keras==2.21.*"): %s' % error) from error
+  sys.modules['tf_keras.legacy_tf_layers'] = new_package
+  for name in _LEGACY_LAYER_MODULES:
+    sys.modules['tf_keras.legacy_tf_layers.' + name] = importlib.import_module(
+        'tf_keras.src.legacy_tf_layers.' + name)
+  return True
+
+
+def _restore_control_flow_case_and_cond():
+  """Repair 2: give ``control_flow_ops`` its ``case`` and ``cond`` back."""
+  from tensorflow.python.ops import control_flow_ops
+  repaired = False
+  if not hasattr(control_flow_ops, 'case'):
+    from tensorflow.python.ops import control_flow_case
+    control_flow_ops.case = control_flow_case.case
+    repaired = True
+  if not hasattr(control_flow_ops, 'cond'):
+    from tensorflow.python.ops import cond as cond_module
+    control_flow_ops.cond = cond_module.cond
+    repaired = True
+  return repaired
+
+
+def apply():
+  """Applies every repair; returns the names of those that were needed."""
+  needed = []
+  if _alias_tf_keras_legacy_layers():
+    needed.append('tf_keras.legacy_tf_layers alias')
+  if _restore_control_flow_case_and_cond():
+    needed.append('control_flow_ops.case/cond')
+  return needed
+
+
+APPLIED = apply()
