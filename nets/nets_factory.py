@@ -35,6 +35,8 @@ NETWORKS = {
                            'densenet_arg_scope'),
     'densenet_bc190_k40': ('nets.densenet', 'densenet_bc190_k40',
                            'densenet_arg_scope'),
+    'densenet_bc_mini': ('nets.densenet', 'densenet_bc_mini',
+                         'densenet_arg_scope'),
     # Small reference networks.
     'lenet': ('nets.lenet', 'lenet', 'lenet_arg_scope'),
     'cifarnet': ('nets.cifarnet', 'cifarnet', 'cifarnet_arg_scope'),

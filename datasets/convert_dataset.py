@@ -1,0 +1,51 @@
+"""Picks the converter for a dataset name (download_and_convert_data.py).
+
+flowers, cifar10, mnist and fashion_mnist have their own converters; any
+other name converts the folder `<dataset_dir>/<name>/` (or `source_dir`)
+of class sub-folders, the way the course's tutorial converts `my_flower_5`.
+"""
+
+import os
+
+from datasets import convert_folder
+from datasets import download_and_convert_cifar10
+from datasets import download_and_convert_flowers
+from datasets import download_and_convert_mnist
+from datasets import staged_output
+
+NOT_CONVERTIBLE = {
+    'quiz': 'the course ships quiz as TFRecords already; point --dataset_dir '
+            'at them',
+    'imagenet': 'build it with slim\'s build_imagenet_data.py; this fork '
+                'reads the result',
+}
+
+
+def convert(dataset_name, dataset_dir, source_dir=None, validation_size=None,
+            seed=0, num_shards=None, overwrite=False, log=print):
+  """Converts one dataset into `dataset_dir`.
+
+  Raises:
+    staged_output.ConversionError: with one line for the user.
+  """
+  if not dataset_name or not dataset_dir:
+    raise staged_output.ConversionError(
+        'Both --dataset_name and --dataset_dir are required.')
+  if dataset_name in NOT_CONVERTIBLE:
+    raise staged_output.ConversionError(
+        '--dataset_name=%s cannot be converted here: %s.' %
+        (dataset_name, NOT_CONVERTIBLE[dataset_name]))
+  if dataset_name == 'flowers':
+    return download_and_convert_flowers.convert(
+        dataset_dir, source_dir, validation_size, seed, num_shards, overwrite,
+        log)
+  if dataset_name == 'cifar10':
+    return download_and_convert_cifar10.convert(dataset_dir, source_dir,
+                                                overwrite, log)
+  if dataset_name in download_and_convert_mnist.URLS:
+    return download_and_convert_mnist.convert(dataset_name, dataset_dir,
+                                              source_dir, overwrite, log)
+  return convert_folder.convert_folder(
+      source_dir or os.path.join(dataset_dir, dataset_name), dataset_dir,
+      dataset_name, validation_size=validation_size, seed=seed,
+      num_shards=num_shards, overwrite=overwrite, log=log)

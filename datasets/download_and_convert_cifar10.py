@@ -1,0 +1,102 @@
+"""Converts CIFAR-10 (the python pickle archive) to PNG TFRecords.
+
+Writes `cifar10_train.tfrecord` (50000) and `cifar10_test.tfrecord` (10000)
+of 32x32 RGB PNGs, as slim's converter, plus labels.txt and the metadata
+file. `--source_dir` may be the archive or its unpacked folder; without it
+the archive is downloaded.
+"""
+
+import io
+import os
+import pickle
+import shutil
+
+import numpy as np
+from PIL import Image
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+from datasets import dataset_factory
+from datasets import dataset_utils
+from datasets import sources
+from datasets import staged_output
+
+DATA_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
+BATCHES_FOLDER = 'cifar-10-batches-py'
+SPLIT_BATCHES = {
+    'train': ['data_batch_%d' % i for i in range(1, 6)],
+    'test': ['test_batch'],
+}
+
+
+def read_batch(path):
+  """Returns (images uint8 [N, 32, 32, 3], labels [N]) of one pickle batch."""
+  try:
+    with open(path, 'rb') as f:
+      batch = pickle.load(f, encoding='bytes')
+    data = np.asarray(batch[b'data'], np.uint8)
+    labels = np.asarray(batch[b'labels'], np.int64)
+    # Rows are 1024 red, then 1024 green, then 1024 blue values.
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+  except FileNotFoundError as error:
+    raise staged_output.ConversionError(
+        '%s not found; --source_dir must be the CIFAR-10 python archive or '
+        'its %s folder.' % (path, BATCHES_FOLDER)) from error
+  except (OSError, EOFError, KeyError, ValueError, TypeError,
+          pickle.UnpicklingError) as error:
+    raise staged_output.ConversionError(
+        '%s is not a CIFAR-10 python batch (%s); fetch the archive again.' %
+        (path, error)) from error
+  return images, labels
+
+
+def _batches_folder(source):
+  nested = os.path.join(source, BATCHES_FOLDER)
+  return nested if os.path.isdir(nested) else source
+
+
+def _unpacked_source(source_dir, work_dir, log):
+  """Returns the folder holding the batches, unpacking an archive if needed."""
+  if source_dir and os.path.isdir(source_dir):
+    return _batches_folder(source_dir)
+  archive = source_dir or sources.download(DATA_URL, work_dir, log)
+  sources.require_file(archive, 'CIFAR-10 archive (--source_dir)')
+  sources.extract_tar(archive, work_dir)
+  return _batches_folder(work_dir)
+
+
+def encode_png(pixels):
+  buffer = io.BytesIO()
+  Image.fromarray(pixels).save(buffer, format='PNG')
+  return buffer.getvalue()
+
+
+def convert(dataset_dir, source_dir=None, overwrite=False, log=print):
+  spec = dataset_factory.SPECS['cifar10']
+  work_dir = os.path.join(dataset_dir, '.cifar10-download')
+  splits_to_sizes = {}
+  with staged_output.StagedDataset(dataset_dir, 'cifar10',
+                                   overwrite) as staged:
+    folder = _unpacked_source(source_dir, work_dir, log)
+    for split_name, batch_names in sorted(SPLIT_BATCHES.items()):
+      path = os.path.join(staged.path, spec.file_pattern % split_name)
+      count = 0
+      with tf.io.TFRecordWriter(path) as writer:
+        for batch_name in batch_names:
+          images, labels = read_batch(os.path.join(folder, batch_name))
+          log('Converting %s (%d images)' % (batch_name, len(images)))
+          for pixels, label in zip(images, labels):
+            writer.write(dataset_utils.image_to_tfexample(
+                encode_png(pixels), 'png', 32, 32,
+                int(label)).SerializeToString())
+          count += len(images)
+      splits_to_sizes[split_name] = count
+    dataset_utils.write_label_file(dict(enumerate(spec.class_names)),
+                                   staged.path)
+    dataset_utils.write_metadata(staged.path, 'cifar10', splits_to_sizes,
+                                 spec.num_classes, spec.file_pattern)
+  shutil.rmtree(work_dir, ignore_errors=True)
+  log('Wrote cifar10 to %s: %s.' % (dataset_dir, ', '.join(
+      '%s %d' % item for item in sorted(splits_to_sizes.items()))))
+  return splits_to_sizes

@@ -1,0 +1,61 @@
+"""Finding, downloading and unpacking the published dataset archives.
+
+Online users get the archive downloaded from its published URL. Offline
+(this project's machines, hosted jobs without network) `--source_dir` points
+at an archive or an unpacked folder already on disk.
+"""
+
+import os
+import shutil
+import tarfile
+import urllib.error
+import urllib.request
+
+from datasets import staged_output
+
+
+def download(url, dest_dir, log=print):
+  """Downloads `url` into `dest_dir` (kept across runs); returns the path.
+
+  The file is written under a temporary name and renamed when complete, so
+  an interrupted download is never mistaken for the archive.
+  """
+  path = os.path.join(dest_dir, url.rsplit('/', 1)[-1])
+  if os.path.isfile(path):
+    log('Using the already downloaded %s' % path)
+    return path
+  log('Downloading %s' % url)
+  partial = path + '.partial'
+  try:
+    os.makedirs(dest_dir, exist_ok=True)
+    with urllib.request.urlopen(url, timeout=60) as response, \
+        open(partial, 'wb') as out:
+      shutil.copyfileobj(response, out, length=1 << 20)
+    os.replace(partial, path)
+  except (urllib.error.URLError, OSError) as error:
+    raise staged_output.ConversionError(
+        'Could not download %s (%s). Without network, fetch it elsewhere and '
+        'pass --source_dir=<the file or its unpacked folder>.' %
+        (url, getattr(error, 'reason', error))) from error
+  finally:
+    if os.path.exists(partial):
+      os.remove(partial)
+  log('Downloaded %s (%d bytes)' % (path, os.path.getsize(path)))
+  return path
+
+
+def extract_tar(archive, dest_dir):
+  """Unpacks a .tar/.tgz safely (no paths outside `dest_dir`)."""
+  try:
+    with tarfile.open(archive) as tar:
+      tar.extractall(dest_dir, filter='data')
+  except (tarfile.TarError, OSError, EOFError) as error:
+    raise staged_output.ConversionError(
+        'Cannot unpack %s (%s); download it again.' % (archive, error)
+    ) from error
+
+
+def require_file(path, what):
+  if not os.path.isfile(path):
+    raise staged_output.ConversionError('%s not found: %s' % (what, path))
+  return path

@@ -1,0 +1,76 @@
+r"""Downloads and converts a dataset, or converts your own image folder.
+
+Registered datasets (downloaded from their published URLs unless
+--source_dir points at the archive/files already on disk):
+
+  python download_and_convert_data.py --dataset_name=flowers \
+      --dataset_dir=/tmp/flowers [--source_dir=flower_photos.tgz]
+  python download_and_convert_data.py --dataset_name=cifar10 ...
+  python download_and_convert_data.py --dataset_name=mnist ...
+  python download_and_convert_data.py --dataset_name=fashion_mnist \
+      --dataset_dir=/tmp/fashion_mnist   # uses the Debian package if present
+
+Your own photos, one sub-folder per class (the tutorial's my_flower_5):
+
+  python download_and_convert_data.py --dataset_name=my_flower_5 \
+      --dataset_dir=/data/flower   # converts /data/flower/my_flower_5/<class>/
+
+then train with the same --dataset_name and --dataset_dir.
+"""
+
+import sys
+
+import tf_compat  # noqa: F401
+from absl import app
+from absl import flags
+
+from datasets import convert_dataset
+from datasets import staged_output
+
+flags.DEFINE_string('dataset_name', None,
+                    'flowers, cifar10, mnist, fashion_mnist, or the name of '
+                    'your own dataset (a folder of class sub-folders).')
+flags.DEFINE_string('dataset_dir', None,
+                    'Where the TFRecords, labels.txt and metadata are written.')
+flags.DEFINE_string('source_dir', None,
+                    'An archive or folder already on disk to convert instead '
+                    'of downloading; for your own dataset, the folder of class '
+                    'sub-folders (default <dataset_dir>/<dataset_name>).')
+flags.DEFINE_string('validation_size', None,
+                    'Your own folder / flowers: images held out for '
+                    'validation, a count (350) or a fraction (0.1). '
+                    'Default: 350 for flowers, 0.1 otherwise.')
+flags.DEFINE_integer('seed', 0, 'Seed of the train/validation split.')
+flags.DEFINE_integer('num_shards', None, 'TFRecord files per split '
+                     '(folder datasets; default 5).')
+flags.DEFINE_boolean('overwrite', False,
+                     'Replace an existing dataset of the same name.')
+
+FLAGS = flags.FLAGS
+
+
+def _validation_size(value):
+  if value is None:
+    return None
+  try:
+    return float(value)
+  except ValueError:
+    raise staged_output.ConversionError(
+        '--validation_size=%s is neither a count nor a fraction.' % value)
+
+
+def main(_):
+  try:
+    convert_dataset.convert(
+        FLAGS.dataset_name, FLAGS.dataset_dir, source_dir=FLAGS.source_dir,
+        validation_size=_validation_size(FLAGS.validation_size),
+        seed=FLAGS.seed, num_shards=FLAGS.num_shards,
+        overwrite=FLAGS.overwrite)
+  except staged_output.ConversionError as error:
+    print('download_and_convert_data.py: %s' % error, file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == '__main__':
+  app.run(main)

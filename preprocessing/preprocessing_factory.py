@@ -1,0 +1,79 @@
+"""Maps a network (or preprocessing) name to its preprocessing function.
+
+    fn = preprocessing_factory.get_preprocessing('densenet121', True)
+    image = fn(uint8_image, 224, 224)   # float32 [224, 224, 3]
+
+Any output size works for any network (`--train_image_size`,
+`--eval_image_size`).
+"""
+
+import functools
+
+import tf_compat  # noqa: F401
+
+from preprocessing import cifarnet_preprocessing
+from preprocessing import inception_preprocessing
+from preprocessing import lenet_preprocessing
+from preprocessing import vgg_preprocessing
+
+PREPROCESSORS = {
+    'cifarnet': cifarnet_preprocessing,
+    'inception': inception_preprocessing,
+    'lenet': lenet_preprocessing,
+    'vgg': vgg_preprocessing,
+}
+
+# Network name -> preprocessing name, as slim's factory maps them.
+NETWORK_PREPROCESSING = {
+    'cifarnet': 'cifarnet',
+    'inception_v1': 'inception',
+    'inception_v3': 'inception',
+    'inception_v4': 'inception',
+    'inception_resnet_v2': 'inception',
+    'lenet': 'lenet',
+    'mobilenet_v1': 'inception',
+    'resnet_v1_50': 'vgg',
+    'resnet_v1_101': 'vgg',
+    'resnet_v2_50': 'vgg',
+    'vgg_16': 'vgg',
+    'vgg_19': 'vgg',
+}
+
+# Whole families; the course preprocessed its DenseNet like Inception.
+FAMILY_PREPROCESSING = (
+    ('densenet', 'inception'),
+)
+
+
+def preprocessing_name_for(name):
+  """Returns the preprocessing name used by network (or preprocessing) `name`.
+
+  Raises:
+    ValueError: naming the valid choices.
+  """
+  if name in PREPROCESSORS:
+    return name
+  if name in NETWORK_PREPROCESSING:
+    return NETWORK_PREPROCESSING[name]
+  for prefix, preprocessing_name in FAMILY_PREPROCESSING:
+    if name.startswith(prefix):
+      return preprocessing_name
+  raise ValueError(
+      'No preprocessing for %r (--preprocessing_name/--model_name); valid: %s, '
+      'or a network name: %s, densenet*' %
+      (name, ', '.join(sorted(PREPROCESSORS)),
+       ', '.join(sorted(NETWORK_PREPROCESSING))))
+
+
+def get_preprocessing(name, is_training=False, use_grayscale=False):
+  """Returns `fn(image, output_height, output_width, **kw) -> float32 image`.
+
+  Args:
+    name: a network name ('densenet121', 'inception_v4', ...) or a
+      preprocessing name ('inception', 'vgg', 'cifarnet', 'lenet').
+    is_training: training (random augmentation) or evaluation.
+    use_grayscale: the function returns 1-channel images.
+  """
+  module = PREPROCESSORS[preprocessing_name_for(name)]
+  return functools.partial(module.preprocess_image, is_training=is_training,
+                           use_grayscale=use_grayscale)
