@@ -1,0 +1,204 @@
+"""Flags shared by the training and evaluation scripts, and what they build.
+
+Both `train_image_classifier.py` and `eval_image_classifier.py` describe the
+data and the model with the same flags (slim's names and defaults), so they
+are defined once here. Defaults that differ between the scripts (the split,
+the batch size) are arguments of the `define_*` functions.
+
+    common_flags.define_dataset_flags(default_split_name='train')
+    common_flags.define_model_flags()
+    ...
+    parts = common_flags.build_pipeline(FLAGS, is_training=True,
+                                        image_size=FLAGS.train_image_size)
+    images, labels = common_flags.make_batches(FLAGS, parts, is_training=True,
+                                               batch_size=FLAGS.batch_size)
+
+Bad input is reported through `UserError`; `run_main` turns it into one line
+on stderr and exit status 1 instead of a traceback.
+"""
+
+import collections
+import os
+import sys
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+flags = tf.app.flags
+
+
+class UserError(Exception):
+  """A problem the user can fix (a flag value, a missing file).
+
+  The message is one line naming the flag or file and what to do about it.
+  """
+
+
+def define_dataset_flags(default_split_name='train'):
+  """Defines the flags that pick and read a dataset."""
+  flags.DEFINE_string('dataset_name', 'imagenet',
+                      'The name of the dataset to load.')
+  flags.DEFINE_string('dataset_split_name', default_split_name,
+                      'The name of the split to use (train, validation, '
+                      'test, ...).')
+  flags.DEFINE_string('dataset_dir', None,
+                      'The directory holding the dataset files. Only read, '
+                      'never written, so it may be read-only.')
+  flags.DEFINE_integer('labels_offset', 0,
+                       'An offset for the labels in the dataset. Use 1 for a '
+                       'model trained without a background class on a '
+                       'dataset that has one (ImageNet).')
+  flags.DEFINE_integer('num_preprocessing_threads', 4,
+                       'The number of threads used to preprocess images.')
+
+
+def define_model_flags():
+  """Defines the flags that pick the network and its preprocessing."""
+  flags.DEFINE_string('model_name', 'inception_v3',
+                      'The name of the architecture (see nets_factory).')
+  flags.DEFINE_string('preprocessing_name', None,
+                      'The name of the preprocessing; if None, the one '
+                      'registered for model_name is used.')
+  flags.DEFINE_bool('use_grayscale', False,
+                    'Whether to convert input images to grayscale.')
+  flags.DEFINE_float('moving_average_decay', None,
+                     'The decay of the moving averages of the weights. If '
+                     'None, no moving averages are used.')
+
+
+Pipeline = collections.namedtuple(
+    'Pipeline', ['dataset', 'network_fn', 'preprocess_fn', 'image_size',
+                 'num_classes', 'channels'])
+
+
+def require_flag(flags_obj, name, hint):
+  """Raises UserError when flag `name` is empty; `hint` says what to pass."""
+  if not getattr(flags_obj, name):
+    raise UserError('--%s is required: %s' % (name, hint))
+
+
+def load_dataset(flags_obj):
+  """Returns the dataset descriptor the dataset flags point at."""
+  from datasets import dataset_factory  # pylint: disable=g-import-not-at-top
+  require_flag(flags_obj, 'dataset_dir',
+               'pass the directory holding the TFRecord files')
+  if not os.path.isdir(flags_obj.dataset_dir):
+    raise UserError('--dataset_dir=%s does not exist or is not a directory; '
+                    'convert the data first (download_and_convert_data.py) '
+                    'or fix the path' % flags_obj.dataset_dir)
+  try:
+    return dataset_factory.get_dataset(flags_obj.dataset_name,
+                                       flags_obj.dataset_split_name,
+                                       flags_obj.dataset_dir)
+  except (ValueError, KeyError, IOError) as error:
+    raise UserError(_one_line(error)) from error
+
+
+def build_pipeline(flags_obj, is_training, image_size=None, weight_decay=0.0):
+  """Builds the dataset, network and preprocessing the flags describe.
+
+  Args:
+    flags_obj: the parsed flags (dataset and model flags defined).
+    is_training: whether the network and preprocessing train or evaluate.
+    image_size: side of the square network input; None uses the network's
+      default size.
+    weight_decay: L2 regularisation for the network's weights.
+
+  Returns:
+    A `Pipeline`.
+
+  Raises:
+    UserError: for an unknown dataset, split, model or preprocessing name, a
+      missing dataset directory, or a labels_offset that leaves no class.
+  """
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  from preprocessing import preprocessing_factory  # pylint: disable=g-import-not-at-top
+  dataset = load_dataset(flags_obj)
+  num_classes = dataset.num_classes - flags_obj.labels_offset
+  if num_classes < 1:
+    raise UserError('--labels_offset=%d leaves no class of the %d in %s' %
+                    (flags_obj.labels_offset, dataset.num_classes,
+                     flags_obj.dataset_name))
+  try:
+    network_fn = nets_factory.get_network_fn(
+        flags_obj.model_name, num_classes=num_classes,
+        weight_decay=weight_decay, is_training=is_training)
+  except ValueError as error:
+    raise UserError('--model_name: %s' % _one_line(error)) from error
+  preprocessing_name = flags_obj.preprocessing_name or flags_obj.model_name
+  try:
+    preprocess_fn = preprocessing_factory.get_preprocessing(
+        preprocessing_name, is_training=is_training,
+        use_grayscale=flags_obj.use_grayscale)
+  except ValueError as error:
+    raise UserError('--preprocessing_name: %s' % _one_line(error)) from error
+  channels = 1 if flags_obj.use_grayscale else dataset.channels
+  return Pipeline(dataset=dataset, network_fn=network_fn,
+                  preprocess_fn=preprocess_fn,
+                  image_size=image_size or network_fn.default_image_size,
+                  num_classes=num_classes, channels=channels)
+
+
+def make_iterator(flags_obj, pipeline, is_training, batch_size, num_readers=4,
+                  num_epochs=None, seed=None):
+  """Returns a one-shot iterator over `(images, labels)` batches.
+
+  Each `get_next()` call is a different batch: one call per model clone.
+  """
+  from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
+  dataset = input_pipeline.make_dataset(
+      pipeline.dataset, pipeline.preprocess_fn, batch_size=batch_size,
+      is_training=is_training, image_size=pipeline.image_size,
+      channels=pipeline.channels, num_readers=num_readers,
+      num_preprocessing_threads=flags_obj.num_preprocessing_threads,
+      labels_offset=flags_obj.labels_offset, num_epochs=num_epochs, seed=seed)
+  return tf.data.make_one_shot_iterator(dataset)
+
+
+def make_batches(flags_obj, pipeline, is_training, batch_size, num_readers=4,
+                 num_epochs=None, seed=None):
+  """Returns graph tensors `(images, labels)` for one batch of the pipeline."""
+  return make_iterator(flags_obj, pipeline, is_training, batch_size,
+                       num_readers, num_epochs, seed).get_next()
+
+
+def resolve_checkpoint(path, flag_name='checkpoint_path'):
+  """Returns the checkpoint prefix that `path` (a file or directory) names.
+
+  A directory means its latest checkpoint. Raises UserError when there is
+  none, naming the flag.
+  """
+  if not path:
+    raise UserError('--%s is empty; pass a checkpoint file or a directory '
+                    'holding checkpoints' % flag_name)
+  if tf.gfile.IsDirectory(path):
+    latest = tf.train.latest_checkpoint(path)
+    if not latest:
+      raise UserError('--%s=%s: the directory holds no checkpoint; train '
+                      'first or point at a .ckpt file' % (flag_name, path))
+    return latest
+  if not tf.io.gfile.glob(path + '.index'):
+    raise UserError('--%s=%s: no such checkpoint (expected a .ckpt prefix '
+                    'or a directory)' % (flag_name, path))
+  return path
+
+
+def run_main(main):
+  """Runs `main(argv)` under absl, reporting UserError as one line, exit 1."""
+
+  def guarded_main(argv):
+    # TensorFlow gave its logger its own stderr handler before absl set up
+    # the root one; without this every tf.logging line shows up twice.
+    tf.get_logger().propagate = False
+    try:
+      return main(argv)
+    except UserError as error:
+      sys.stderr.write('ERROR: %s\n' % error)
+      sys.stderr.flush()
+      sys.exit(1)
+
+  tf.app.run(main=guarded_main)
+
+
+def _one_line(error):
+  return ' '.join(str(error).split())

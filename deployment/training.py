@@ -1,0 +1,569 @@
+"""The training loop behind train_image_classifier.py, as library code.
+
+Builds slim's training graph from the parsed flags (clones via model_deploy,
+optimizer, learning-rate schedule, fine-tuning init, summaries) and runs it
+with `slim.learning.train`, which restores the latest checkpoint of
+`train_dir` (so rerunning a killed command resumes) and calls the
+fine-tuning `init_fn` only when it starts from scratch.
+
+Progress lines keep slim's wording and add throughput, learning rate, epoch
+and time left:
+
+    global step 10: loss = 2.9544 (0.277 sec/step) | 115.5 images/sec,
+        lr = 0.01, epoch 0.32, ETA 0:04:10      (one line)
+
+`PROGRESS_LINE_RE` parses them (train_eval_image_classifier.py does).
+
+Distributed training uses TensorFlow's gRPC runtime. Every process gets the
+cluster in the standard `TF_CONFIG` environment variable, e.g.
+`{"cluster": {"ps": ["127.0.0.1:2222"], "worker": ["127.0.0.1:2223",
+"127.0.0.1:2224"]}, "task": {"type": "worker", "index": 0}}`; a "ps" task
+only serves variables, a "worker" task starts its own server and trains
+through it (task 0 is the chief that initialises and saves).
+"""
+
+import datetime
+import json
+import os
+import re
+import time
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+import common_flags
+from common_flags import UserError
+from deployment import model_deploy
+
+# Weight of the auxiliary head's loss (Inception), as in slim.
+AUX_LOSS_WEIGHT = 0.4
+
+PROGRESS_LINE_RE = re.compile(
+    r'global step (?P<step>\d+): loss = (?P<loss>[-+\w.]+) '
+    r'\((?P<sec_per_step>[\d.]+) sec/step\)'
+    r'(?: \| (?P<images_per_sec>[\d.]+) images/sec, lr = (?P<lr>[-+\w.]+)'
+    r'(?:, epoch (?P<epoch>[\d.]+))?(?:, ETA (?P<eta>[\d:]+))?)?')
+
+LEARNING_RATE_DECAY_TYPES = ('fixed', 'exponential', 'polynomial')
+OPTIMIZERS = ('adadelta', 'adagrad', 'adam', 'ftrl', 'momentum', 'sgd',
+              'rmsprop')
+
+
+class NonFiniteLossError(UserError):
+  """The loss became NaN or Inf; training stops with one line."""
+
+  def __init__(self, step, learning_rate):
+    super(NonFiniteLossError, self).__init__(
+        'loss is NaN or Inf at global step %d (learning rate %g); training '
+        'stopped, the last saved checkpoint is untouched. Try a smaller '
+        '--learning_rate (e.g. %g), a warm-up (--warmup_epochs=1), '
+        '--optimizer=momentum, or check the input data' %
+        (step, learning_rate, learning_rate / 10.0))
+    self.step = step
+    self.learning_rate = learning_rate
+
+
+# --------------------------------------------------------------------------
+# Learning rate and optimizer.
+
+
+def _steps_for_epochs(num_epochs, num_samples_per_epoch, images_per_step):
+  return max(1, int(num_samples_per_epoch * num_epochs / images_per_step))
+
+
+def configure_learning_rate(params, num_samples_per_epoch, global_step,
+                            images_per_step=None):
+  """Returns the learning-rate tensor the flags describe.
+
+  Args:
+    params: flags with learning_rate_decay_type, learning_rate,
+      end_learning_rate, learning_rate_decay_factor, num_epochs_per_decay,
+      warmup_epochs and batch_size.
+    num_samples_per_epoch: examples in the training split.
+    global_step: the global step tensor.
+    images_per_step: examples consumed per global step (default batch_size).
+
+  Raises:
+    UserError: for an unknown --learning_rate_decay_type.
+  """
+  images_per_step = images_per_step or params.batch_size
+  decay_steps = _steps_for_epochs(params.num_epochs_per_decay,
+                                  num_samples_per_epoch, images_per_step)
+  kind = params.learning_rate_decay_type
+  if kind == 'fixed':
+    rate = tf.constant(params.learning_rate, tf.float32)
+  elif kind == 'exponential':
+    rate = tf.train.exponential_decay(
+        params.learning_rate, global_step, decay_steps,
+        params.learning_rate_decay_factor, staircase=True)
+  elif kind == 'polynomial':
+    rate = tf.train.polynomial_decay(
+        params.learning_rate, global_step, decay_steps,
+        params.end_learning_rate, power=1.0, cycle=False)
+  else:
+    raise UserError('--learning_rate_decay_type=%s is not one of %s' %
+                    (kind, ', '.join(LEARNING_RATE_DECAY_TYPES)))
+  if params.warmup_epochs > 0:
+    # Linear ramp to the scheduled rate; the first step already moves.
+    warmup_steps = _steps_for_epochs(params.warmup_epochs,
+                                     num_samples_per_epoch, images_per_step)
+    ramp = tf.minimum(
+        1.0, tf.cast(global_step + 1, tf.float32) / float(warmup_steps))
+    rate = rate * ramp
+  return tf.identity(rate, name='current_learning_rate')
+
+
+def configure_optimizer(params, learning_rate):
+  """Returns the tf.train optimizer named by --optimizer with its flags.
+
+  Raises:
+    UserError: for an unknown --optimizer.
+  """
+  name = params.optimizer
+  if name == 'adadelta':
+    return tf.train.AdadeltaOptimizer(learning_rate, rho=params.adadelta_rho,
+                                      epsilon=params.opt_epsilon)
+  if name == 'adagrad':
+    return tf.train.AdagradOptimizer(
+        learning_rate,
+        initial_accumulator_value=params.adagrad_initial_accumulator_value)
+  if name == 'adam':
+    return tf.train.AdamOptimizer(learning_rate, beta1=params.adam_beta1,
+                                  beta2=params.adam_beta2,
+                                  epsilon=params.opt_epsilon)
+  if name == 'ftrl':
+    return tf.train.FtrlOptimizer(
+        learning_rate, learning_rate_power=params.ftrl_learning_rate_power,
+        initial_accumulator_value=params.ftrl_initial_accumulator_value,
+        l1_regularization_strength=params.ftrl_l1,
+        l2_regularization_strength=params.ftrl_l2)
+  if name == 'momentum':
+    return tf.train.MomentumOptimizer(learning_rate,
+                                      momentum=params.momentum,
+                                      name='Momentum')
+  if name == 'rmsprop':
+    return tf.train.RMSPropOptimizer(learning_rate,
+                                     decay=params.rmsprop_decay,
+                                     momentum=params.rmsprop_momentum,
+                                     epsilon=params.opt_epsilon)
+  if name == 'sgd':
+    return tf.train.GradientDescentOptimizer(learning_rate)
+  raise UserError('--optimizer=%s is not one of %s' %
+                  (name, ', '.join(OPTIMIZERS)))
+
+
+# --------------------------------------------------------------------------
+# Fine-tuning.
+
+
+def split_scopes(scopes):
+  """'A/B, C' -> ['A/B', 'C']."""
+  return [scope.strip() for scope in (scopes or '').split(',')
+          if scope.strip()]
+
+
+def get_variables_to_train(trainable_scopes):
+  """Trainable variables under the comma-separated scopes (all when empty).
+
+  Raises:
+    UserError: when a scope matches no trainable variable.
+  """
+  scopes = split_scopes(trainable_scopes)
+  if not scopes:
+    return tf.trainable_variables()
+  variables = []
+  for scope in scopes:
+    found = tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope)
+    if not found:
+      raise UserError('--trainable_scopes: %r matches no trainable variable '
+                      '(e.g. %s)' % (scope, tf.trainable_variables()[0].op.name))
+    variables.extend(v for v in found if v not in variables)
+  return variables
+
+
+def _excluded(name, exclude_scopes):
+  return any(name == scope or name.startswith(scope.rstrip('/') + '/')
+             for scope in exclude_scopes)
+
+
+def _restorable_variables(checkpoint, variables, ignore_missing_vars):
+  """Keeps the variables the checkpoint can fill; checks their shapes.
+
+  Raises:
+    UserError: for a shape mismatch, or a missing variable without
+      --ignore_missing_vars.
+  """
+  saved_shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+  restorable = []
+  for var in variables:
+    name = var.op.name
+    if name not in saved_shapes:
+      if ignore_missing_vars:
+        tf.logging.warning('Variable %s is not in %s; it keeps its initial '
+                           'value (--ignore_missing_vars)', name, checkpoint)
+        continue
+      raise UserError(
+          'variable %s is not in checkpoint %s; add its scope to '
+          '--checkpoint_exclude_scopes or pass --ignore_missing_vars=True' %
+          (name, checkpoint))
+    model_shape = var.get_shape().as_list()
+    if list(saved_shapes[name]) != model_shape:
+      raise UserError(
+          'variable %s has shape %s in the model but %s in checkpoint %s; '
+          'add its scope to --checkpoint_exclude_scopes (e.g. '
+          '--checkpoint_exclude_scopes=%s)' %
+          (name, model_shape, list(saved_shapes[name]), checkpoint,
+           name.rsplit('/', 1)[0]))
+    restorable.append(var)
+  return restorable
+
+
+def get_init_fn(checkpoint_path, train_dir, checkpoint_exclude_scopes='',
+                ignore_missing_vars=False):
+  """Returns the warm-start function for fine-tuning, or None.
+
+  Warm-starting only happens at step 0: when train_dir already holds a
+  checkpoint, training resumes from it and --checkpoint_path is ignored
+  (and said so).
+
+  Raises:
+    UserError: for a missing checkpoint or a variable that does not fit.
+  """
+  if not checkpoint_path:
+    return None
+  if train_dir and tf.train.latest_checkpoint(train_dir):
+    tf.logging.info('Resuming from %s; ignoring --checkpoint_path=%s, which '
+                    'is only used to start a new training run',
+                    tf.train.latest_checkpoint(train_dir), checkpoint_path)
+    return None
+  checkpoint = common_flags.resolve_checkpoint(checkpoint_path)
+  exclude_scopes = split_scopes(checkpoint_exclude_scopes)
+  candidates = [var for var in slim.get_model_variables()
+                if not _excluded(var.op.name, exclude_scopes)]
+  variables = _restorable_variables(checkpoint, candidates,
+                                    ignore_missing_vars)
+  tf.logging.info('Fine-tuning from %s: restoring %d variables, %d excluded',
+                  checkpoint, len(variables),
+                  len(slim.get_model_variables()) - len(candidates))
+  saver = tf.train.Saver(variables)
+
+  def init_fn(sess):
+    saver.restore(sess, checkpoint)
+
+  return init_fn
+
+
+# --------------------------------------------------------------------------
+# Progress logging.
+
+
+def format_eta(seconds):
+  return str(datetime.timedelta(seconds=int(round(max(0, seconds)))))
+
+
+class ProgressStep(object):
+  """slim's train_step_fn with a NaN guard and a richer progress line."""
+
+  def __init__(self, learning_rate, images_per_step, num_samples_per_epoch,
+               max_number_of_steps=None, log_every_n_steps=10,
+               clock=time.time):
+    self._learning_rate = learning_rate
+    self._images_per_step = images_per_step
+    self._num_samples = num_samples_per_epoch
+    self._max_steps = max_number_of_steps
+    self._log_every = max(1, log_every_n_steps)
+    self._clock = clock
+    self._window_start = None  # (time, step) where the rate window starts
+
+  def progress_line(self, step, loss, sec_per_step, learning_rate,
+                    window_sec_per_step):
+    parts = ['global step %d: loss = %.4f (%.3f sec/step) | %.1f images/sec, '
+             'lr = %g' % (step, loss, sec_per_step,
+                          self._images_per_step / max(window_sec_per_step,
+                                                      1e-9),
+                          learning_rate)]
+    if self._num_samples:
+      parts.append('epoch %.2f' %
+                   (step * self._images_per_step / float(self._num_samples)))
+    if self._max_steps:
+      parts.append('ETA %s' % format_eta(
+          (self._max_steps - step) * window_sec_per_step))
+    return ', '.join(parts)
+
+  def __call__(self, sess, train_op, global_step, unused_step_kwargs):
+    start = self._clock()
+    try:
+      loss, learning_rate = sess.run([train_op, self._learning_rate])
+    except tf.errors.InvalidArgumentError as error:
+      if model_deploy.NON_FINITE_LOSS_MESSAGE not in error.message:
+        raise
+      step, learning_rate = sess.run([global_step, self._learning_rate])
+      raise NonFiniteLossError(int(step), float(learning_rate))
+    now = self._clock()
+    step = int(sess.run(global_step))
+    if self._window_start is None:
+      self._window_start = (start, step - 1)
+    if step % self._log_every == 0:
+      window_time, window_step = self._window_start
+      window_sec_per_step = (now - window_time) / max(1, step - window_step)
+      tf.logging.info(self.progress_line(step, loss, now - start,
+                                         learning_rate, window_sec_per_step))
+      self._window_start = (now, step)
+    should_stop = bool(self._max_steps) and step >= self._max_steps
+    return loss, should_stop
+
+
+# --------------------------------------------------------------------------
+# Distributed set-up.
+
+
+def cluster_from_environment():
+  """Returns (ClusterSpec, task type, task index) from TF_CONFIG, or None.
+
+  Raises:
+    UserError: when TF_CONFIG is not valid JSON with cluster and task.
+  """
+  raw = os.environ.get('TF_CONFIG')
+  if not raw:
+    return None
+  try:
+    config = json.loads(raw)
+    cluster = tf.train.ClusterSpec(config['cluster'])
+    task = config['task']
+    return cluster, task['type'], int(task['index'])
+  except (ValueError, KeyError, TypeError) as error:
+    raise UserError('TF_CONFIG must be JSON like {"cluster": {"ps": [...], '
+                    '"worker": [...]}, "task": {"type": "worker", "index": '
+                    '0}}: %s' % error) from error
+
+
+def start_server(cluster, task_type, task_index):
+  """Starts this process's gRPC server; a ps task then serves forever."""
+  server = tf.train.Server(cluster, job_name=task_type,
+                           task_index=task_index)
+  if task_type == 'ps':
+    tf.logging.info('Parameter server %d serving on %s', task_index,
+                    cluster.task_address('ps', task_index))
+    server.join()
+  return server
+
+
+# --------------------------------------------------------------------------
+# The training graph and loop.
+
+
+def _add_losses(logits, end_points, labels, num_classes, label_smoothing):
+  onehot = tf.one_hot(labels, num_classes)
+  if 'AuxLogits' in end_points:
+    tf.losses.softmax_cross_entropy(
+        onehot, end_points['AuxLogits'], label_smoothing=label_smoothing,
+        weights=AUX_LOSS_WEIGHT, scope='aux_loss')
+  tf.losses.softmax_cross_entropy(onehot, logits,
+                                  label_smoothing=label_smoothing)
+
+
+def _clone_fn(pipeline, iterator, inputs_device, label_smoothing):
+  """Returns the model_fn each clone calls: its own batch, network, losses."""
+
+  def clone_fn():
+    with tf.device(inputs_device):
+      images, labels = iterator.get_next()
+    logits, end_points = pipeline.network_fn(images)
+    _add_losses(logits, end_points, labels, pipeline.num_classes,
+                label_smoothing)
+    end_points['images'] = images
+    end_points['labels'] = labels
+    return end_points
+
+  return clone_fn
+
+
+def _add_summaries(end_points, learning_rate):
+  """Batch accuracy, a few input images, the learning rate and the losses."""
+  predictions = tf.argmax(end_points['Logits'], axis=-1)
+  accuracy = tf.reduce_mean(tf.cast(
+      tf.equal(predictions, tf.cast(end_points['labels'], predictions.dtype)),
+      tf.float32))
+  tf.summary.scalar('batch_accuracy', accuracy)
+  tf.summary.image('input_images', end_points['images'], max_outputs=3)
+  tf.summary.scalar('learning_rate', learning_rate)
+  for loss in tf.losses.get_losses():
+    tf.summary.scalar('losses/%s' % loss.op.name, loss)
+
+
+def deployment_config_from_flags(flags_obj):
+  return model_deploy.DeploymentConfig(
+      num_clones=flags_obj.num_clones, clone_on_cpu=flags_obj.clone_on_cpu,
+      replica_id=flags_obj.task, num_replicas=flags_obj.worker_replicas,
+      num_ps_tasks=flags_obj.num_ps_tasks)
+
+
+def _images_per_step(flags_obj):
+  per_update = flags_obj.batch_size * flags_obj.num_clones
+  if flags_obj.sync_replicas:
+    per_update *= flags_obj.replicas_to_aggregate or flags_obj.worker_replicas
+  return per_update
+
+
+def _saved_global_step(train_dir):
+  latest = tf.train.latest_checkpoint(train_dir)
+  if not latest:
+    return None
+  return int(tf.train.load_checkpoint(latest).get_tensor(
+      tf.GraphKeys.GLOBAL_STEP))
+
+
+def _check_flags(flags_obj):
+  common_flags.require_flag(flags_obj, 'train_dir',
+                            'pass a writable directory for checkpoints and '
+                            'summaries (e.g. /output/ckpt)')
+  for name in ('batch_size', 'num_clones', 'worker_replicas'):
+    if getattr(flags_obj, name) < 1:
+      raise UserError('--%s must be at least 1, got %d' %
+                      (name, getattr(flags_obj, name)))
+  if flags_obj.max_number_of_steps is not None and (
+      flags_obj.max_number_of_steps < 1):
+    raise UserError('--max_number_of_steps must be at least 1, got %d' %
+                    flags_obj.max_number_of_steps)
+  if flags_obj.worker_replicas > 1 and flags_obj.num_ps_tasks < 1:
+    raise UserError('--worker_replicas=%d needs --num_ps_tasks >= 1 to hold '
+                    'the shared variables' % flags_obj.worker_replicas)
+
+
+def _prepare_train_dir(train_dir):
+  try:
+    tf.gfile.MakeDirs(train_dir)
+  except tf.errors.OpError as error:
+    raise UserError('--train_dir=%s cannot be created (%s); pass a writable '
+                    'directory' % (train_dir, error.message)) from error
+  probe = os.path.join(train_dir, '.write_test')
+  try:
+    with tf.gfile.GFile(probe, 'w') as handle:
+      handle.write('ok')
+    tf.gfile.Remove(probe)
+  except tf.errors.OpError as error:
+    raise UserError('--train_dir=%s is not writable; pass a writable '
+                    'directory (e.g. /output/ckpt)' % train_dir) from error
+
+
+def train_from_flags(flags_obj):
+  """Builds the training graph the flags describe and runs it.
+
+  Raises:
+    UserError: for bad flags or data, and NonFiniteLossError when the loss
+      is NaN or Inf.
+  """
+  _check_flags(flags_obj)
+  master = flags_obj.master
+  cluster = cluster_from_environment()
+  if cluster is not None:
+    cluster_spec, task_type, task_index = cluster
+    server = start_server(cluster_spec, task_type, task_index)
+    if task_index != flags_obj.task:
+      raise UserError('--task=%d but TF_CONFIG says this is %s task %d' %
+                      (flags_obj.task, task_type, task_index))
+    master = master or server.target
+  _prepare_train_dir(flags_obj.train_dir)
+
+  # Only the chief's view counts: other workers follow the ps.
+  saved_step = (_saved_global_step(flags_obj.train_dir)
+                if flags_obj.task == 0 else None)
+  if saved_step is not None and flags_obj.max_number_of_steps and (
+      saved_step >= flags_obj.max_number_of_steps):
+    tf.logging.info('%s is already at global step %d >= '
+                    '--max_number_of_steps=%d; nothing to train',
+                    flags_obj.train_dir, saved_step,
+                    flags_obj.max_number_of_steps)
+    return saved_step
+
+  tf.logging.set_verbosity(tf.logging.INFO)
+  # The Supervisor's timer threads (summaries, step counter) read the global
+  # step in their own thread; with eager execution on they try to read it
+  # eagerly and fail, so the whole process runs graph mode.
+  tf.disable_eager_execution()
+  with tf.Graph().as_default():
+    return _build_and_train(flags_obj, master)
+
+
+def _build_and_train(flags_obj, master):
+  """Builds the graph in the default graph and runs slim.learning.train."""
+  config = deployment_config_from_flags(flags_obj)
+  pipeline = common_flags.build_pipeline(
+      flags_obj, is_training=True, image_size=flags_obj.train_image_size,
+      weight_decay=flags_obj.weight_decay)
+  num_samples = pipeline.dataset.num_samples
+  images_per_step = _images_per_step(flags_obj)
+
+  with tf.device(config.variables_device()):
+    global_step = tf.train.get_or_create_global_step()
+  with tf.device(config.inputs_device()):
+    iterator = common_flags.make_iterator(
+        flags_obj, pipeline, is_training=True,
+        batch_size=flags_obj.batch_size, num_readers=flags_obj.num_readers)
+  clones = model_deploy.create_clones(
+      config, _clone_fn(pipeline, iterator, config.inputs_device(),
+                        flags_obj.label_smoothing))
+  first_clone = clones[0]
+  update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, first_clone.scope)
+
+  moving_averages = None
+  if flags_obj.moving_average_decay:
+    with tf.device(config.variables_device()):
+      moving_averages = tf.train.ExponentialMovingAverage(
+          flags_obj.moving_average_decay, global_step)
+      update_ops.append(moving_averages.apply(slim.get_model_variables()))
+
+  with tf.device(config.optimizer_device()):
+    learning_rate = configure_learning_rate(flags_obj, num_samples,
+                                            global_step, images_per_step)
+    optimizer = configure_optimizer(flags_obj, learning_rate)
+    if flags_obj.sync_replicas:
+      optimizer = tf.train.SyncReplicasOptimizer(
+          optimizer,
+          replicas_to_aggregate=(flags_obj.replicas_to_aggregate or
+                                 flags_obj.worker_replicas),
+          total_num_replicas=flags_obj.worker_replicas,
+          variable_averages=moving_averages,
+          variables_to_average=(slim.get_model_variables()
+                                if moving_averages else None))
+  variables_to_train = get_variables_to_train(flags_obj.trainable_scopes)
+  _add_summaries(first_clone.outputs, learning_rate)
+
+  total_loss, grads_and_vars = model_deploy.optimize_clones(
+      clones, optimizer, var_list=variables_to_train)
+  tf.summary.scalar('total_loss', total_loss)
+  total_loss = tf.debugging.check_numerics(
+      total_loss, model_deploy.NON_FINITE_LOSS_MESSAGE)
+  with tf.control_dependencies([total_loss]):
+    update_ops.append(optimizer.apply_gradients(grads_and_vars,
+                                                global_step=global_step))
+  with tf.control_dependencies([tf.group(*update_ops)]):
+    train_op = tf.identity(total_loss, name='train_op')
+
+  init_fn = get_init_fn(flags_obj.checkpoint_path, flags_obj.train_dir,
+                        flags_obj.checkpoint_exclude_scopes,
+                        flags_obj.ignore_missing_vars)
+  step_fn = ProgressStep(learning_rate, images_per_step, num_samples,
+                         flags_obj.max_number_of_steps,
+                         flags_obj.log_every_n_steps)
+  session_config = None
+  if flags_obj.num_ps_tasks > 0:
+    # A worker only talks to the ps and itself, never waits for its peers.
+    session_config = tf.ConfigProto(device_filters=[
+        '/job:ps', '/job:worker/task:%d' % flags_obj.task])
+  final_loss = slim.learning.train(
+      train_op,
+      logdir=flags_obj.train_dir,
+      train_step_fn=step_fn,
+      master=master,
+      is_chief=(flags_obj.task == 0),
+      init_fn=init_fn,
+      summary_op=tf.summary.merge_all(),
+      number_of_steps=flags_obj.max_number_of_steps,
+      log_every_n_steps=flags_obj.log_every_n_steps,
+      save_summaries_secs=flags_obj.save_summaries_secs,
+      save_interval_secs=flags_obj.save_interval_secs,
+      sync_optimizer=optimizer if flags_obj.sync_replicas else None,
+      session_config=session_config)
+  return final_loss

@@ -1,0 +1,189 @@
+"""Unit tests for deployment/training.py (in-process, no subprocess)."""
+
+import collections
+import os
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from common_flags import UserError
+from deployment import training
+
+Params = collections.namedtuple('Params', [
+    'learning_rate_decay_type', 'learning_rate', 'end_learning_rate',
+    'learning_rate_decay_factor', 'num_epochs_per_decay', 'warmup_epochs',
+    'batch_size'])
+
+
+def rates_at(params, steps, num_samples=100):
+  with tf.Graph().as_default():
+    step = tf.placeholder(tf.int64, [])
+    rate = training.configure_learning_rate(params, num_samples, step)
+    with tf.Session() as sess:
+      return [float(sess.run(rate, {step: s})) for s in steps]
+
+
+def test_exponential_decay_is_staircase_per_epochs():
+  # 100 samples, batch 10, decay every 2 epochs = every 20 steps.
+  params = Params('exponential', 0.1, 0.0, 0.5, 2.0, 0.0, 10)
+  np.testing.assert_allclose(rates_at(params, [0, 19, 20, 45]),
+                             [0.1, 0.1, 0.05, 0.025], rtol=1e-6)
+
+
+def test_polynomial_decay_reaches_end_rate():
+  params = Params('polynomial', 0.1, 0.01, 0.0, 2.0, 0.0, 10)
+  np.testing.assert_allclose(rates_at(params, [0, 10, 20, 40]),
+                             [0.1, 0.055, 0.01, 0.01], rtol=1e-6)
+
+
+def test_warmup_ramps_linearly_then_follows_schedule():
+  params = Params('fixed', 0.2, 0.0, 0.0, 2.0, 1.0, 10)  # 10 warm-up steps
+  np.testing.assert_allclose(rates_at(params, [0, 4, 9, 30]),
+                             [0.02, 0.1, 0.2, 0.2], rtol=1e-6)
+
+
+def test_tiny_dataset_still_gets_a_positive_decay_period():
+  params = Params('exponential', 0.1, 0.0, 0.5, 0.01, 0.0, 32)
+  assert rates_at(params, [1], num_samples=3) == pytest.approx([0.05])
+
+
+def test_unknown_decay_type_and_optimizer_name_the_flag():
+  with pytest.raises(UserError, match='--learning_rate_decay_type=cosine'):
+    rates_at(Params('cosine', 0.1, 0.0, 0.5, 2.0, 0.0, 10), [0])
+  params = collections.namedtuple('P', 'optimizer')('adamw')
+  with pytest.raises(UserError, match='--optimizer=adamw is not one of'):
+    training.configure_optimizer(params, 0.1)
+
+
+def test_every_optimizer_builds_with_slim_hyper_parameters():
+  params = collections.namedtuple('P', [
+      'optimizer', 'adadelta_rho', 'opt_epsilon',
+      'adagrad_initial_accumulator_value', 'adam_beta1', 'adam_beta2',
+      'ftrl_learning_rate_power', 'ftrl_initial_accumulator_value',
+      'ftrl_l1', 'ftrl_l2', 'momentum', 'rmsprop_decay',
+      'rmsprop_momentum'])
+  for name in training.OPTIMIZERS:
+    optimizer = training.configure_optimizer(
+        params(name, 0.95, 1.0, 0.1, 0.9, 0.999, -0.5, 0.1, 0.0, 0.0, 0.9,
+               0.9, 0.9), 0.01)
+    assert isinstance(optimizer, tf.train.Optimizer), name
+  rmsprop = training.configure_optimizer(
+      params('rmsprop', 0.95, 1.0, 0.1, 0.9, 0.999, -0.5, 0.1, 0.0, 0.0,
+             0.9, 0.8, 0.7), 0.01)
+  assert (rmsprop._decay, rmsprop._momentum, rmsprop._epsilon) == (0.8, 0.7,
+                                                                   1.0)
+
+
+def build_two_scopes():
+  with tf.variable_scope('Net'):
+    slim.model_variable('body/weights', shape=[3, 4])
+    slim.model_variable('Logits/weights', shape=[4, 2])
+
+
+def test_variables_to_train_filters_by_scope_and_rejects_unknown():
+  with tf.Graph().as_default():
+    build_two_scopes()
+    assert [v.op.name for v in training.get_variables_to_train(
+        ' Net/Logits ')] == ['Net/Logits/weights']
+    assert len(training.get_variables_to_train(None)) == 2
+    with pytest.raises(UserError, match="'Net/Head' matches no trainable"):
+      training.get_variables_to_train('Net/Logits,Net/Head')
+
+
+def save_checkpoint(path, logits_shape):
+  with tf.Graph().as_default():
+    with tf.variable_scope('Net'):
+      slim.model_variable('body/weights', shape=[3, 4])
+      slim.model_variable('Logits/weights', shape=logits_shape)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      return tf.train.Saver().save(sess, path)
+
+
+def test_init_fn_restores_all_but_excluded_scopes(tmp_path):
+  checkpoint = save_checkpoint(str(tmp_path / 'src' / 'model.ckpt'), [4, 9])
+  with tf.Graph().as_default():
+    build_two_scopes()
+    with pytest.raises(UserError) as error:
+      training.get_init_fn(checkpoint, str(tmp_path / 'train'))
+    assert ('Net/Logits/weights has shape [4, 2] in the model but [4, 9]'
+            in str(error.value))
+    assert '--checkpoint_exclude_scopes=Net/Logits' in str(error.value)
+    init_fn = training.get_init_fn(os.path.dirname(checkpoint),
+                                   str(tmp_path / 'train'), 'Net/Logits')
+    body = tf.global_variables('Net/body')[0]
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      init_fn(sess)
+      restored = sess.run(body)
+  saved = tf.train.load_checkpoint(checkpoint).get_tensor('Net/body/weights')
+  np.testing.assert_array_equal(restored, saved)
+
+
+def test_init_fn_is_skipped_when_train_dir_has_a_checkpoint(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  save_checkpoint(os.path.join(train_dir, 'model.ckpt'), [4, 2])
+  with tf.Graph().as_default():
+    build_two_scopes()
+    assert training.get_init_fn('/does/not/matter', train_dir) is None
+
+
+def test_missing_variable_needs_ignore_missing_vars(tmp_path):
+  checkpoint = save_checkpoint(str(tmp_path / 'model.ckpt'), [4, 2])
+  with tf.Graph().as_default():
+    build_two_scopes()
+    slim.model_variable('Net/extra', shape=[1])
+    with pytest.raises(UserError, match='Net/extra is not in checkpoint'):
+      training.get_init_fn(checkpoint, None)
+    assert training.get_init_fn(checkpoint, None,
+                                ignore_missing_vars=True) is not None
+
+
+class FakeSession(object):
+  """Returns loss 2.5 / lr 0.1 and a global step advancing by one per run."""
+
+  def __init__(self):
+    self.step = 0
+
+  def run(self, fetches):
+    if isinstance(fetches, list):
+      self.step += 1
+      return 2.5, 0.1
+    return self.step
+
+
+def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
+  clock = iter(np.arange(0.0, 100.0, 0.5))  # each call 0.5 s later
+  step_fn = training.ProgressStep('lr', images_per_step=8,
+                                  num_samples_per_epoch=80,
+                                  max_number_of_steps=20,
+                                  log_every_n_steps=5,
+                                  clock=lambda: next(clock))
+  sess = FakeSession()
+  lines = []
+  original = tf.logging.info
+  tf.logging.info = lambda msg, *args: lines.append(msg % args if args
+                                                    else msg)
+  try:
+    results = [step_fn(sess, 'train_op', 'global_step', {})
+               for _ in range(20)]
+  finally:
+    tf.logging.info = original
+  assert [stop for _, stop in results] == [False] * 19 + [True]
+  assert len(lines) == 4
+  match = training.PROGRESS_LINE_RE.match(lines[1])
+  assert match, lines[1]
+  assert match.group('step') == '10'
+  assert float(match.group('loss')) == 2.5
+  assert float(match.group('lr')) == 0.1
+  assert float(match.group('epoch')) == 1.0  # 10 steps * 8 / 80
+  # Each step takes 1 s of clock in total (two reads of 0.5 s each).
+  assert float(match.group('images_per_sec')) == pytest.approx(8.0)
+  assert match.group('eta') == '0:00:10'
+
+
+def test_format_eta():
+  assert training.format_eta(3725.4) == '1:02:05'
+  assert training.format_eta(-3) == '0:00:00'
