@@ -27,9 +27,10 @@ def _run_python(code):
                         cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
-def test_both_repairs_are_applied_on_this_tensorflow():
+def test_every_repair_is_applied_on_this_tensorflow():
   assert tf_compat.APPLIED == ['tf_keras.legacy_tf_layers alias',
-                               'control_flow_ops.case/cond']
+                               'control_flow_ops.case/cond',
+                               'graph-mode Variable hash']
   assert tf_compat.apply() == []  # idempotent
 
 
@@ -108,3 +109,59 @@ def test_tfexample_decoder_is_broken_without_the_repair():
       """)
   assert 'control_flow_ops' in result.stderr and 'case' in result.stderr, (
       'tfexample_decoder works without tf_compat: repair 2 can go')
+
+
+def _context_walks_for_conv_bn_layers(num_layers, monkeypatch):
+  """How often building `num_layers` conv+BatchNorm layers asks for the
+  outermost execution context (the expensive call repair 3 avoids)."""
+  from tensorflow.python.framework import ops
+  calls = []
+  original = ops.executing_eagerly_outside_functions
+
+  def counting():
+    calls.append(1)
+    return original()
+
+  monkeypatch.setattr(ops, 'executing_eagerly_outside_functions', counting)
+  with tf.Graph().as_default():
+    net = tf.zeros([1, 4, 4, 2])
+    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm,
+                        weights_regularizer=slim.l2_regularizer(1e-4)):
+      for index in range(num_layers):
+        net = slim.conv2d(net, 2, [1, 1], scope='conv%d' % index)
+  monkeypatch.undo()
+  return len(calls)
+
+
+def test_graph_building_cost_grows_linearly_with_the_layers(monkeypatch):
+  small = _context_walks_for_conv_bn_layers(20, monkeypatch)
+  large = _context_walks_for_conv_bn_layers(40, monkeypatch)
+  assert large < 2.5 * small  # quadratic growth would give ~4x
+
+
+def test_graph_building_is_quadratic_without_the_repair(monkeypatch):
+  from tensorflow.python.ops import variables
+  monkeypatch.setattr(variables.Variable, '__hash__',
+                      variables.Variable.__hash__.tf_original)
+  monkeypatch.setattr(variables.Variable, '__eq__',
+                      variables.Variable.__eq__.tf_original)
+  small = _context_walks_for_conv_bn_layers(20, monkeypatch)
+  monkeypatch.setattr(variables.Variable, '__hash__',
+                      variables.Variable.__hash__.tf_original)
+  monkeypatch.setattr(variables.Variable, '__eq__',
+                      variables.Variable.__eq__.tf_original)
+  large = _context_walks_for_conv_bn_layers(40, monkeypatch)
+  assert large > 3 * small, 'Variable hashing is cheap now: repair 3 can go'
+
+
+def test_variable_hash_and_eq_keep_tensorflow_semantics():
+  with tf.Graph().as_default():
+    first, second = tf.Variable(1.0), tf.Variable(1.0)
+    assert hash(first) == id(first)
+    assert first == first and first != second
+    assert {first: 1, second: 2}[second] == 2
+  eager = tf.Variable([1.0, 2.0])  # tests run eagerly outside graphs
+  with pytest.raises(TypeError, match='unhashable'):
+    hash(eager)
+  np.testing.assert_array_equal(eager == tf.constant([1.0, 3.0]),
+                                [True, False])

@@ -1,0 +1,167 @@
+"""Inception v3 (Szegedy et al. 2015, "Rethinking the Inception Architecture
+for Computer Vision"), as in slim's `inception_v3_2016_08_28` checkpoint
+(1001 classes, background first, 299x299, inception preprocessing).
+
+Stem of 3x3 convolutions, three 35x35 modules (5x5 branch), a grid reduction,
+four 17x17 modules with factorised 1x7/7x1 convolutions, a second reduction
+and two 8x8 modules with split 1x3/3x1 outputs; an auxiliary classifier
+reads Mixed_6e.
+"""
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from nets import inception_utils as iu
+from nets.inception_utils import avg_pool, conv, fork, max_pool
+
+inception_v3_arg_scope = iu.inception_arg_scope
+
+
+def _module_35(name, pool_depth, branch_1_names=('Conv2d_0a_1x1',
+                                                 'Conv2d_0b_5x5')):
+  return iu.Mixed(name, [
+      [conv('Conv2d_0a_1x1', 64, [1, 1])],
+      [conv(branch_1_names[0], 48, [1, 1]),
+       conv(branch_1_names[1], 64, [5, 5])],
+      [conv('Conv2d_0a_1x1', 64, [1, 1]), conv('Conv2d_0b_3x3', 96, [3, 3]),
+       conv('Conv2d_0c_3x3', 96, [3, 3])],
+      [avg_pool('AvgPool_0a_3x3', [3, 3]),
+       conv('Conv2d_0b_1x1', pool_depth, [1, 1])],
+  ])
+
+
+def _module_17(name, width):
+  """17x17 module; `width` is the inner depth of the 7x7 factorisations."""
+  return iu.Mixed(name, [
+      [conv('Conv2d_0a_1x1', 192, [1, 1])],
+      [conv('Conv2d_0a_1x1', width, [1, 1]),
+       conv('Conv2d_0b_1x7', width, [1, 7]),
+       conv('Conv2d_0c_7x1', 192, [7, 1])],
+      [conv('Conv2d_0a_1x1', width, [1, 1]),
+       conv('Conv2d_0b_7x1', width, [7, 1]),
+       conv('Conv2d_0c_1x7', width, [1, 7]),
+       conv('Conv2d_0d_7x1', width, [7, 1]),
+       conv('Conv2d_0e_1x7', 192, [1, 7])],
+      [avg_pool('AvgPool_0a_3x3', [3, 3]),
+       conv('Conv2d_0b_1x1', 192, [1, 1])],
+  ])
+
+
+def _module_8(name, branch_1_split_3x1_name):
+  return iu.Mixed(name, [
+      [conv('Conv2d_0a_1x1', 320, [1, 1])],
+      [conv('Conv2d_0a_1x1', 384, [1, 1]),
+       fork(conv('Conv2d_0b_1x3', 384, [1, 3]),
+            conv(branch_1_split_3x1_name, 384, [3, 1]))],
+      [conv('Conv2d_0a_1x1', 448, [1, 1]), conv('Conv2d_0b_3x3', 384, [3, 3]),
+       fork(conv('Conv2d_0c_1x3', 384, [1, 3]),
+            conv('Conv2d_0d_3x1', 384, [3, 1]))],
+      [avg_pool('AvgPool_0a_3x3', [3, 3]),
+       conv('Conv2d_0b_1x1', 192, [1, 1])],
+  ])
+
+
+_STAGES = [
+    conv('Conv2d_1a_3x3', 32, [3, 3], stride=2, padding='VALID'),
+    conv('Conv2d_2a_3x3', 32, [3, 3], padding='VALID'),
+    conv('Conv2d_2b_3x3', 64, [3, 3]),
+    max_pool('MaxPool_3a_3x3', [3, 3], stride=2, padding='VALID'),
+    conv('Conv2d_3b_1x1', 80, [1, 1], padding='VALID'),
+    conv('Conv2d_4a_3x3', 192, [3, 3], padding='VALID'),
+    max_pool('MaxPool_5a_3x3', [3, 3], stride=2, padding='VALID'),
+    _module_35('Mixed_5b', 32),
+    # The released checkpoint names Mixed_5c's 5x5 branch differently.
+    _module_35('Mixed_5c', 64, ('Conv2d_0b_1x1', 'Conv_1_0c_5x5')),
+    _module_35('Mixed_5d', 64),
+    iu.Mixed('Mixed_6a', [
+        # Named 1x1 in the checkpoint although the kernel is 3x3.
+        [conv('Conv2d_1a_1x1', 384, [3, 3], stride=2, padding='VALID')],
+        [conv('Conv2d_0a_1x1', 64, [1, 1]), conv('Conv2d_0b_3x3', 96, [3, 3]),
+         conv('Conv2d_1a_1x1', 96, [3, 3], stride=2, padding='VALID')],
+        [max_pool('MaxPool_1a_3x3', [3, 3], stride=2, padding='VALID')],
+    ]),
+    _module_17('Mixed_6b', 128),
+    _module_17('Mixed_6c', 160),
+    _module_17('Mixed_6d', 160),
+    _module_17('Mixed_6e', 192),
+    iu.Mixed('Mixed_7a', [
+        [conv('Conv2d_0a_1x1', 192, [1, 1]),
+         conv('Conv2d_1a_3x3', 320, [3, 3], stride=2, padding='VALID')],
+        [conv('Conv2d_0a_1x1', 192, [1, 1]),
+         conv('Conv2d_0b_1x7', 192, [1, 7]),
+         conv('Conv2d_0c_7x1', 192, [7, 1]),
+         conv('Conv2d_1a_3x3', 192, [3, 3], stride=2, padding='VALID')],
+        [max_pool('MaxPool_1a_3x3', [3, 3], stride=2, padding='VALID')],
+    ]),
+    _module_8('Mixed_7b', 'Conv2d_0b_3x1'),
+    _module_8('Mixed_7c', 'Conv2d_0c_3x1'),
+]
+
+
+def inception_v3_base(inputs, final_endpoint='Mixed_7c', scope='InceptionV3'):
+  """The convolutional trunk up to `final_endpoint`.
+
+  Returns:
+    (net, end_points).
+  """
+  with tf.variable_scope(scope, 'InceptionV3', [inputs]):
+    with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
+                        stride=1, padding='SAME'):
+      return iu.build_trunk(inputs, _STAGES, final_endpoint)
+
+
+def inception_v3(inputs, num_classes=1001, is_training=True,
+                 dropout_keep_prob=0.8, prediction_fn=slim.softmax,
+                 spatial_squeeze=True, reuse=None, create_aux_logits=True,
+                 scope='InceptionV3', global_pool=False):
+  """Inception v3 classifier.
+
+  Args:
+    inputs: float32 [batch, height, width, 3]; 299x299 for the checkpoint
+      (at least 75x75).
+    num_classes: number of classes; 0 or None returns the pooled 2048-d
+      features (AvgPool_1a) and builds no auxiliary head.
+    is_training: BatchNorm uses batch statistics and dropout is active.
+    dropout_keep_prob: fraction of pooled features kept while training.
+    prediction_fn: turns logits into `end_points['Predictions']`.
+    spatial_squeeze: squeeze logits to [batch, num_classes].
+    reuse: whether to reuse the variables of `scope`.
+    create_aux_logits: build the auxiliary classifier (end point AuxLogits).
+    scope: variable scope of every variable.
+    global_pool: average the whole final map instead of an 8x8 window.
+
+  Returns:
+    (logits, end_points).
+  """
+  with tf.variable_scope(scope, 'InceptionV3', [inputs], reuse=reuse) as sc:
+    with slim.arg_scope([slim.batch_norm, slim.dropout],
+                        is_training=is_training):
+      net, end_points = inception_v3_base(inputs, scope=sc)
+      with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
+                          stride=1, padding='SAME'):
+        if num_classes and create_aux_logits:
+          end_points['AuxLogits'] = iu.aux_logits(
+              end_points['Mixed_6e'], num_classes, conv_name='Conv2d_2a_5x5',
+              logits_name='Conv2d_2b_1x1', logits_as_conv=True)
+      with tf.variable_scope('Logits'):
+        if global_pool:
+          net = iu.global_average_pool(net, 'GlobalPool')
+        else:
+          net = slim.avg_pool2d(net, iu.reduced_kernel_size(net, 8),
+                                padding='VALID', scope='AvgPool_1a_8x8')
+        end_points['AvgPool_1a'] = net
+        if not num_classes:
+          return net, end_points
+        net = slim.dropout(net, dropout_keep_prob, scope='Dropout_1b')
+        end_points['PreLogits'] = net
+        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                             normalizer_fn=None, scope='Conv2d_1c_1x1')
+        if spatial_squeeze:
+          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
+      end_points['Logits'] = logits
+      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
+  return logits, end_points
+
+
+inception_v3.default_image_size = 299

@@ -1,0 +1,160 @@
+"""Inception-v4 (Szegedy et al. 2016, "Inception-v4, Inception-ResNet and the
+Impact of Residual Connections on Learning"), as in slim's
+`inception_v4_2016_09_09` checkpoint (1001 classes, background first, 299x299,
+inception preprocessing).
+
+Figure 3's stem, 4 Inception-A, Reduction-A, 7 Inception-B, Reduction-B and
+3 Inception-C modules; an auxiliary classifier reads the last Inception-B
+output (Mixed_6h). The course fine-tunes it with
+`--checkpoint_exclude_scopes=`
+`InceptionV4/Logits,InceptionV4/AuxLogits/Aux_logits`.
+"""
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from nets import inception_utils as iu
+from nets.inception_utils import avg_pool, conv, fork, max_pool
+
+inception_v4_arg_scope = iu.inception_arg_scope
+
+
+def _inception_a(name):
+  return iu.Mixed(name, [
+      [conv('Conv2d_0a_1x1', 96, [1, 1])],
+      [conv('Conv2d_0a_1x1', 64, [1, 1]), conv('Conv2d_0b_3x3', 96, [3, 3])],
+      [conv('Conv2d_0a_1x1', 64, [1, 1]), conv('Conv2d_0b_3x3', 96, [3, 3]),
+       conv('Conv2d_0c_3x3', 96, [3, 3])],
+      [avg_pool('AvgPool_0a_3x3', [3, 3]),
+       conv('Conv2d_0b_1x1', 96, [1, 1])],
+  ])
+
+
+def _inception_b(name):
+  return iu.Mixed(name, [
+      [conv('Conv2d_0a_1x1', 384, [1, 1])],
+      [conv('Conv2d_0a_1x1', 192, [1, 1]), conv('Conv2d_0b_1x7', 224, [1, 7]),
+       conv('Conv2d_0c_7x1', 256, [7, 1])],
+      [conv('Conv2d_0a_1x1', 192, [1, 1]), conv('Conv2d_0b_7x1', 192, [7, 1]),
+       conv('Conv2d_0c_1x7', 224, [1, 7]), conv('Conv2d_0d_7x1', 224, [7, 1]),
+       conv('Conv2d_0e_1x7', 256, [1, 7])],
+      [avg_pool('AvgPool_0a_3x3', [3, 3]),
+       conv('Conv2d_0b_1x1', 128, [1, 1])],
+  ])
+
+
+def _inception_c(name):
+  return iu.Mixed(name, [
+      [conv('Conv2d_0a_1x1', 256, [1, 1])],
+      [conv('Conv2d_0a_1x1', 384, [1, 1]),
+       fork(conv('Conv2d_0b_1x3', 256, [1, 3]),
+            conv('Conv2d_0c_3x1', 256, [3, 1]))],
+      [conv('Conv2d_0a_1x1', 384, [1, 1]), conv('Conv2d_0b_3x1', 448, [3, 1]),
+       conv('Conv2d_0c_1x3', 512, [1, 3]),
+       fork(conv('Conv2d_0d_1x3', 256, [1, 3]),
+            conv('Conv2d_0e_3x1', 256, [3, 1]))],
+      [avg_pool('AvgPool_0a_3x3', [3, 3]),
+       conv('Conv2d_0b_1x1', 256, [1, 1])],
+  ])
+
+
+def _reduce(name, *branches):
+  """Grid reduction: the given branches plus a stride-2 max pool."""
+  pool = [max_pool('MaxPool_1a_3x3', [3, 3], stride=2, padding='VALID')]
+  return iu.Mixed(name, list(branches) + [pool])
+
+
+_STAGES = (
+    [conv('Conv2d_1a_3x3', 32, [3, 3], stride=2, padding='VALID'),
+     conv('Conv2d_2a_3x3', 32, [3, 3], padding='VALID'),
+     conv('Conv2d_2b_3x3', 64, [3, 3]),
+     iu.Mixed('Mixed_3a', [
+         [max_pool('MaxPool_0a_3x3', [3, 3], stride=2, padding='VALID')],
+         [conv('Conv2d_0a_3x3', 96, [3, 3], stride=2, padding='VALID')],
+     ]),
+     iu.Mixed('Mixed_4a', [
+         [conv('Conv2d_0a_1x1', 64, [1, 1]),
+          conv('Conv2d_1a_3x3', 96, [3, 3], padding='VALID')],
+         [conv('Conv2d_0a_1x1', 64, [1, 1]), conv('Conv2d_0b_1x7', 64, [1, 7]),
+          conv('Conv2d_0c_7x1', 64, [7, 1]),
+          conv('Conv2d_1a_3x3', 96, [3, 3], padding='VALID')],
+     ]),
+     iu.Mixed('Mixed_5a', [
+         [conv('Conv2d_1a_3x3', 192, [3, 3], stride=2, padding='VALID')],
+         [max_pool('MaxPool_1a_3x3', [3, 3], stride=2, padding='VALID')],
+     ])] +
+    [_inception_a('Mixed_5' + letter) for letter in 'bcde'] +
+    [_reduce('Mixed_6a',
+             [conv('Conv2d_1a_3x3', 384, [3, 3], stride=2, padding='VALID')],
+             [conv('Conv2d_0a_1x1', 192, [1, 1]),
+              conv('Conv2d_0b_3x3', 224, [3, 3]),
+              conv('Conv2d_1a_3x3', 256, [3, 3], stride=2, padding='VALID')])] +
+    [_inception_b('Mixed_6' + letter) for letter in 'bcdefgh'] +
+    [_reduce('Mixed_7a',
+             [conv('Conv2d_0a_1x1', 192, [1, 1]),
+              conv('Conv2d_1a_3x3', 192, [3, 3], stride=2, padding='VALID')],
+             [conv('Conv2d_0a_1x1', 256, [1, 1]),
+              conv('Conv2d_0b_1x7', 256, [1, 7]),
+              conv('Conv2d_0c_7x1', 320, [7, 1]),
+              conv('Conv2d_1a_3x3', 320, [3, 3], stride=2, padding='VALID')])] +
+    [_inception_c('Mixed_7' + letter) for letter in 'bcd'])
+
+
+def inception_v4_base(inputs, final_endpoint='Mixed_7d', scope=None):
+  """The convolutional trunk up to `final_endpoint`.
+
+  Returns:
+    (net, end_points).
+  """
+  with tf.variable_scope(scope, 'InceptionV4', [inputs]):
+    with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
+                        stride=1, padding='SAME'):
+      return iu.build_trunk(inputs, _STAGES, final_endpoint)
+
+
+def inception_v4(inputs, num_classes=1001, is_training=True,
+                 dropout_keep_prob=0.8, reuse=None, scope='InceptionV4',
+                 create_aux_logits=True):
+  """Inception-v4 classifier.
+
+  Args:
+    inputs: float32 [batch, height, width, 3]; 299x299 for the checkpoint
+      (at least 75x75).
+    num_classes: number of classes; 0 or None returns the globally pooled
+      1536-d features [batch, 1, 1, 1536] and builds no auxiliary head.
+    is_training: BatchNorm uses batch statistics and dropout is active.
+    dropout_keep_prob: fraction of pooled features kept while training.
+    reuse: whether to reuse the variables of `scope`.
+    scope: variable scope of every variable.
+    create_aux_logits: build the auxiliary classifier (end point AuxLogits).
+
+  Returns:
+    (logits, end_points).
+  """
+  with tf.variable_scope(scope, 'InceptionV4', [inputs], reuse=reuse) as sc:
+    with slim.arg_scope([slim.batch_norm, slim.dropout],
+                        is_training=is_training):
+      net, end_points = inception_v4_base(inputs, scope=sc)
+      with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
+                          stride=1, padding='SAME'):
+        if num_classes and create_aux_logits:
+          end_points['AuxLogits'] = iu.aux_logits(
+              end_points['Mixed_6h'], num_classes, conv_name='Conv2d_2a',
+              logits_name='Aux_logits', logits_as_conv=False)
+      with tf.variable_scope('Logits'):
+        net = end_points['global_pool'] = iu.global_average_pool(
+            net, 'AvgPool_1a')
+        if not num_classes:
+          return net, end_points
+        net = slim.dropout(net, dropout_keep_prob, scope='Dropout_1b')
+        net = end_points['PreLogitsFlatten'] = slim.flatten(
+            net, scope='PreLogitsFlatten')
+        logits = slim.fully_connected(net, num_classes, activation_fn=None,
+                                      scope='Logits')
+      end_points['Logits'] = logits
+      end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
+  return logits, end_points
+
+
+inception_v4.default_image_size = 299
