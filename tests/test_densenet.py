@@ -12,10 +12,7 @@ import tf_slim as slim
 from nets import densenet
 from nets import nets_factory
 
-from conftest import ROOT
-
-MANIFEST_DIR = os.path.join(os.path.dirname(ROOT), 'shared',
-                            'checkpoint_manifests')
+from conftest import MANIFEST_DIR
 
 # The exact trainable counts with 10 classes (paper: 1.0M, 7.0M,
 # 27.2M, 0.8M, 15.3M, 25.6M).

@@ -17,28 +17,11 @@ import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from conftest import ROOT
+from conftest import MANIFEST_DIR
 from nets import nets_factory
 
-_MANIFEST_DIRS = [
-    os.environ.get('CHECKPOINT_MANIFESTS_DIR', ''),
-    os.path.join(ROOT, 'shared', 'checkpoint_manifests'),
-    os.path.join(os.path.dirname(ROOT), 'shared', 'checkpoint_manifests'),
-]
+_PATHS = sorted(glob.glob(os.path.join(MANIFEST_DIR, '*.json')))
 
-
-def _manifest_paths():
-  for directory in _MANIFEST_DIRS:
-    if directory and os.path.isdir(directory):
-      return sorted(glob.glob(os.path.join(directory, '*.json')))
-  return []
-
-
-_PATHS = _manifest_paths()
-if not _PATHS:
-  pytest.skip('no checkpoint manifests in %s (set CHECKPOINT_MANIFESTS_DIR)'
-              % ', '.join(filter(None, _MANIFEST_DIRS)),
-              allow_module_level=True)
 
 
 # Networks whose end points follow the manifest's reference definition
