@@ -1,0 +1,113 @@
+r"""Evaluates a trained classifier on one split of a dataset.
+
+Once (slim's behaviour): `--checkpoint_path` is a checkpoint or a directory,
+whose latest checkpoint is evaluated:
+
+    python eval_image_classifier.py --dataset_name=quiz \
+        --dataset_dir=/data/quiz --dataset_split_name=validation \
+        --model_name=densenet --checkpoint_path=/output/ckpt \
+        --eval_dir=/output/eval --batch_size=32 --max_num_batches=128
+
+In a loop, beside a running training: add `--eval_interval_secs=60`. Every
+new checkpoint in the `--checkpoint_path` directory is evaluated; the loop
+stops after the final step (`--max_number_of_steps`, or the step the training
+records when it ends) or after `--eval_timeout_secs` without a new
+checkpoint.
+
+Prints `eval/Accuracy[...]` and `eval/Recall_5[...]` and writes TensorBoard
+summaries to `--eval_dir`.
+"""
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+import common_flags
+from deployment import evaluation
+
+flags = tf.app.flags
+
+flags.DEFINE_integer('batch_size', 100, 'The number of samples in each batch.')
+flags.DEFINE_integer('max_num_batches', None,
+                     'Max number of batches to evaluate; by default the '
+                     'whole split.')
+flags.DEFINE_string('master', '', 'The address of the TensorFlow master to '
+                    'use.')
+flags.DEFINE_string('checkpoint_path', '/tmp/tfmodel/',
+                    'The checkpoint to evaluate, or a directory: its latest '
+                    'checkpoint (in loop mode: each new one).')
+flags.DEFINE_string('eval_dir', '/tmp/tfmodel/',
+                    'Directory where the results (summaries) are saved.')
+flags.DEFINE_integer('eval_image_size', None,
+                     'Eval image size; by default the network\'s.')
+flags.DEFINE_integer('eval_interval_secs', None,
+                     'When set, evaluate each new checkpoint in the '
+                     '--checkpoint_path directory, at most once every this '
+                     'many seconds, instead of evaluating once.')
+flags.DEFINE_integer('eval_timeout_secs', None,
+                     'Loop mode: stop after this many seconds without a new '
+                     'checkpoint. By default wait until the training ends.')
+flags.DEFINE_integer('max_number_of_steps', None,
+                     'Loop mode: the final step of the training; stop after '
+                     'evaluating it. By default read from the file the '
+                     'training writes when it ends.')
+common_flags.define_dataset_flags(default_split_name='test')
+common_flags.define_model_flags()
+flags.adopt_module_key_flags(common_flags)  # --help lists them too
+
+FLAGS = flags.FLAGS
+
+
+def reject_unknown_args(argv):
+  """tf.app.run lets unknown flags through; a typo must not pass silently."""
+  if len(argv) > 1:
+    raise common_flags.UserError(
+        'unknown argument(s) %s; see --help for the flags of %s' %
+        (' '.join(argv[1:]), argv[0]))
+
+
+def check_positive(name):
+  value = getattr(FLAGS, name)
+  if value is not None and value <= 0:
+    raise common_flags.UserError('--%s=%s must be a positive number' %
+                                 (name, value))
+
+
+def checkpoint_dir_for_loop(path):
+  if not path or not tf.gfile.IsDirectory(path):
+    raise common_flags.UserError(
+        '--checkpoint_path=%s must be the training directory when '
+        '--eval_interval_secs is set' % path)
+  return path
+
+
+def main(argv):
+  reject_unknown_args(argv)
+  for name in ('batch_size', 'max_num_batches', 'eval_image_size',
+               'eval_timeout_secs', 'max_number_of_steps'):
+    check_positive(name)
+  if FLAGS.eval_interval_secs is not None and FLAGS.eval_interval_secs < 0:
+    raise common_flags.UserError('--eval_interval_secs must be 0 or more')
+  tf.logging.set_verbosity(tf.logging.INFO)
+
+  pipeline = common_flags.build_pipeline(FLAGS, is_training=False,
+                                         image_size=FLAGS.eval_image_size)
+  num_batches = evaluation.num_batches_for(
+      pipeline.dataset.num_samples, FLAGS.batch_size, FLAGS.max_num_batches)
+  eval_graph = evaluation.build_eval_graph(
+      pipeline, FLAGS.batch_size, FLAGS.moving_average_decay,
+      FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
+  evaluation.prepare_eval_dir(FLAGS.eval_dir)
+
+  if FLAGS.eval_interval_secs is None:
+    checkpoint = common_flags.resolve_checkpoint(FLAGS.checkpoint_path)
+    evaluation.evaluate_checkpoint(eval_graph, checkpoint, num_batches,
+                                   FLAGS.eval_dir, FLAGS.master)
+    return
+  evaluation.evaluation_loop(
+      eval_graph, checkpoint_dir_for_loop(FLAGS.checkpoint_path), num_batches,
+      FLAGS.eval_dir, FLAGS.eval_interval_secs, FLAGS.eval_timeout_secs,
+      FLAGS.max_number_of_steps, FLAGS.master)
+
+
+if __name__ == '__main__':
+  common_flags.run_main(main)
