@@ -183,6 +183,13 @@ def resolve_checkpoint(path, flag_name='checkpoint_path'):
   return path
 
 
+def reject_unknown_args(argv):
+  """tf.app.run lets unknown flags through; a typo must not pass silently."""
+  if len(argv) > 1:
+    raise UserError('unknown argument(s) %s; see --help for the flags of %s' %
+                    (' '.join(argv[1:]), argv[0]))
+
+
 def run_main(main):
   """Runs `main(argv)` under absl, reporting UserError as one line, exit 1."""
 

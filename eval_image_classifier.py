@@ -57,14 +57,6 @@ flags.adopt_module_key_flags(common_flags)  # --help lists them too
 FLAGS = flags.FLAGS
 
 
-def reject_unknown_args(argv):
-  """tf.app.run lets unknown flags through; a typo must not pass silently."""
-  if len(argv) > 1:
-    raise common_flags.UserError(
-        'unknown argument(s) %s; see --help for the flags of %s' %
-        (' '.join(argv[1:]), argv[0]))
-
-
 def check_positive(name):
   value = getattr(FLAGS, name)
   if value is not None and value <= 0:
@@ -81,7 +73,7 @@ def checkpoint_dir_for_loop(path):
 
 
 def main(argv):
-  reject_unknown_args(argv)
+  common_flags.reject_unknown_args(argv)
   for name in ('batch_size', 'max_num_batches', 'eval_image_size',
                'eval_timeout_secs', 'max_number_of_steps'):
     check_positive(name)

@@ -133,7 +133,8 @@ flags.adopt_module_key_flags(common_flags)
 FLAGS = flags.FLAGS
 
 
-def main(_):
+def main(argv):
+  common_flags.reject_unknown_args(argv)
   training.train_from_flags(FLAGS)
 
 

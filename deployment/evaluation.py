@@ -41,6 +41,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 import common_flags
+from deployment import training
 
 ACCURACY = 'eval/Accuracy'
 RECALL_5 = 'eval/Recall_5'
@@ -48,7 +49,6 @@ METRIC_NAMES = (ACCURACY, RECALL_5)
 RECALL_K = 5
 # Written by train_image_classifier.py beside its checkpoints when training
 # ends at max_number_of_steps; holds the final global step.
-FINAL_STEP_FILE = 'final_step'
 WAIT_POLL_SECS = 1.0
 
 EvalGraph = collections.namedtuple('EvalGraph', [
@@ -295,21 +295,11 @@ def evaluate_checkpoint(eval_graph, checkpoint, num_batches, eval_dir=None,
                     metrics=metrics, num_batches=done)
 
 
-def read_final_step(train_dir):
-  """The final step the training recorded in `train_dir`, or None."""
-  path = os.path.join(train_dir, FINAL_STEP_FILE)
-  try:
-    with tf.gfile.GFile(path) as marker:
-      return int(marker.read().strip())
-  except (tf.errors.NotFoundError, ValueError):
-    return None
-
-
 def _training_finished(checkpoint_dir, final_step, last_step):
   """Whether the last evaluated step is the training's final one."""
   if last_step is None:
     return False
-  final_step = final_step or read_final_step(checkpoint_dir)
+  final_step = final_step or training.read_final_step(checkpoint_dir)
   return final_step is not None and last_step >= final_step
 
 

@@ -406,12 +406,52 @@ def _images_per_step(flags_obj):
   return per_update
 
 
+# Written by the chief once training reached --max_number_of_steps, so an
+# evaluation loop knows it has seen the last checkpoint.
+FINAL_STEP_FILE = 'final_step'
+
+
+def read_final_step(train_dir):
+  """The final step the training recorded in `train_dir`, or None."""
+  try:
+    with tf.gfile.GFile(os.path.join(train_dir, FINAL_STEP_FILE)) as marker:
+      return int(marker.read().strip())
+  except (tf.errors.NotFoundError, ValueError):
+    return None
+
+
+def _checkpoint_step(path):
+  return int(tf.train.load_checkpoint(path).get_tensor(
+      tf.GraphKeys.GLOBAL_STEP))
+
+
+def finish_train_dir(train_dir):
+  """Points `checkpoint` at the newest step and writes FINAL_STEP_FILE.
+
+  The Supervisor's timer thread may finish its first save after the final
+  one, leaving the `checkpoint` file naming an older step; evaluation and
+  resumption must see the last one. Both files are replaced atomically.
+  """
+  state = tf.train.get_checkpoint_state(train_dir)
+  if not state or not state.all_model_checkpoint_paths:
+    return None
+  paths = [p for p in state.all_model_checkpoint_paths
+           if tf.train.checkpoint_exists(p)]
+  paths.sort(key=_checkpoint_step)
+  newest = paths[-1]
+  if newest != state.model_checkpoint_path:
+    tf.train.update_checkpoint_state(train_dir, newest, paths)
+  final_step = _checkpoint_step(newest)
+  marker = os.path.join(train_dir, FINAL_STEP_FILE)
+  with tf.gfile.GFile(marker + '.tmp', 'w') as handle:
+    handle.write('%d\n' % final_step)
+  tf.gfile.Rename(marker + '.tmp', marker, overwrite=True)
+  return final_step
+
+
 def _saved_global_step(train_dir):
   latest = tf.train.latest_checkpoint(train_dir)
-  if not latest:
-    return None
-  return int(tf.train.load_checkpoint(latest).get_tensor(
-      tf.GraphKeys.GLOBAL_STEP))
+  return _checkpoint_step(latest) if latest else None
 
 
 def _check_flags(flags_obj):
@@ -477,6 +517,11 @@ def train_from_flags(flags_obj):
                     flags_obj.max_number_of_steps)
     return saved_step
 
+  if flags_obj.task == 0:
+    # A run that trains further makes an earlier final step stale.
+    marker = os.path.join(flags_obj.train_dir, FINAL_STEP_FILE)
+    if tf.gfile.Exists(marker):
+      tf.gfile.Remove(marker)
   tf.logging.set_verbosity(tf.logging.INFO)
   # The Supervisor's timer threads (summaries, step counter) read the global
   # step in their own thread; with eager execution on they try to read it
@@ -552,7 +597,7 @@ def _build_and_train(flags_obj, master):
     # A worker only talks to the ps and itself, never waits for its peers.
     session_config = tf.ConfigProto(device_filters=[
         '/job:ps', '/job:worker/task:%d' % flags_obj.task])
-  final_loss = slim.learning.train(
+  loss = slim.learning.train(
       train_op,
       logdir=flags_obj.train_dir,
       train_step_fn=step_fn,
@@ -566,4 +611,6 @@ def _build_and_train(flags_obj, master):
       save_interval_secs=flags_obj.save_interval_secs,
       sync_optimizer=optimizer if flags_obj.sync_replicas else None,
       session_config=session_config)
-  return final_loss
+  if flags_obj.task == 0 and flags_obj.max_number_of_steps:
+    finish_train_dir(flags_obj.train_dir)
+  return loss

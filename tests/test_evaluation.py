@@ -11,6 +11,7 @@ import tensorflow.compat.v1 as tf
 
 import common_flags
 from deployment import evaluation
+from deployment import training
 from tests import evaluation_helpers as helpers
 
 
@@ -194,7 +195,7 @@ def test_loop_reads_the_final_step_the_training_recorded(dataset_dir,
                                                          tmp_path):
   train_dir = str(tmp_path)
   helpers.write_biased_checkpoint(train_dir, 4)
-  (tmp_path / evaluation.FINAL_STEP_FILE).write_text('4\n')
+  (tmp_path / training.FINAL_STEP_FILE).write_text('4\n')
   start = time.time()
   results = evaluation.evaluation_loop(_eval_graph(dataset_dir), train_dir, 1,
                                        None, 0, eval_timeout_secs=60)

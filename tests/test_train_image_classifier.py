@@ -19,6 +19,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from datasets import fake_data
+from deployment import training
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'train_image_classifier.py')
@@ -42,13 +43,6 @@ def run_train(dataset_dir, train_dir, *extra, timeout=120):
 def saved_step(train_dir):
   return int(tf.train.load_checkpoint(
       tf.train.latest_checkpoint(train_dir)).get_tensor('global_step'))
-
-
-def max_saved_step(train_dir):
-  """Highest step among all checkpoints (the Supervisor's start-up save can
-  race the final save and become the 'latest' one)."""
-  return max(int(tf.train.load_checkpoint(path[:-len('.index')]).get_tensor(
-      'global_step')) for path in glob.glob(os.path.join(train_dir, '*.index')))
 
 
 def read_only_copy_of_dataset(path, num_classes):
@@ -85,7 +79,10 @@ def test_trains_logs_progress_and_saves_final_step(trained):
   assert [s for s, _ in steps] == [1, 2, 3, 4, 5, 6], log
   # epoch = step * batch_size * num_clones / 24 training images.
   assert steps[-1][1] == pytest.approx(6 * 4 * 2 / 24.0, abs=0.01)
-  assert max_saved_step(train_dir) == 6
+  # The newest checkpoint is the one named latest, and the marker that
+  # stops an evaluation loop records it.
+  assert saved_step(train_dir) == 6
+  assert training.read_final_step(train_dir) == 6
 
 
 def test_writes_tensorboard_summaries(trained):
@@ -107,9 +104,10 @@ def test_rerun_resumes_and_ignores_checkpoint_path(trained, dataset_dir,
   code, log = run_train(dataset_dir, train_dir, '--max_number_of_steps=8',
                         '--checkpoint_path=/elsewhere/model.ckpt')
   assert code == 0, log
+  assert training.read_final_step(train_dir) == 8
   assert 'ignoring --checkpoint_path=/elsewhere/model.ckpt' in log
   assert [int(s) for s, _ in LOG_LINE.findall(log)] == [7, 8]
-  assert max_saved_step(train_dir) == 8
+  assert saved_step(train_dir) == 8
 
 
 def test_resumes_after_kill_9(dataset_dir, tmp_path):
@@ -140,7 +138,7 @@ def test_resumes_after_kill_9(dataset_dir, tmp_path):
   assert code == 0, log
   assert [int(s) for s, _ in LOG_LINE.findall(log)] == [killed_at + 1,
                                                         killed_at + 2]
-  assert max_saved_step(train_dir) == killed_at + 2
+  assert saved_step(train_dir) == killed_at + 2
 
 
 def checkpoint_values(checkpoint_dir, prefix):
@@ -233,4 +231,14 @@ def test_missing_dataset_dir_is_one_clear_line(tmp_path):
   assert proc.returncode == 1
   assert 'Traceback' not in proc.stderr
   assert re.search(r'^ERROR: --dataset_dir=/no/such/dir does not exist',
+                   proc.stderr, re.MULTILINE), proc.stderr
+
+
+def test_mistyped_flag_is_refused_not_ignored(tmp_path):
+  proc = subprocess.run([sys.executable, SCRIPT, '--learning_rat=0.1',
+                         '--train_dir=%s' % (tmp_path / 'ckpt')], cwd=ROOT,
+                        capture_output=True, text=True, timeout=60)
+  assert proc.returncode == 1
+  assert 'Traceback' not in proc.stderr
+  assert re.search(r'^ERROR: unknown argument\(s\) --learning_rat=0.1',
                    proc.stderr, re.MULTILINE), proc.stderr
