@@ -20,6 +20,7 @@ run: venv
 	bash scripts/main_job.sh
 
 test: venv
+	bash scripts/install_system_deps.sh
 	$(PY) -m pytest $(PYTEST_ARGS) tests
 
 clean:
