@@ -13,8 +13,10 @@ import tensorflow.compat.v1 as tf
 
 from datasets import dataset_factory
 from datasets import fake_data
+from datasets import input_pipeline
 from deployment import inference
 from nets import nets_factory
+from preprocessing import preprocessing_factory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES = 5
@@ -84,8 +86,6 @@ def write_image_files(examples, image_dir):
 def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
                            split_name='validation'):
   """Top-1 classes of the evaluation pipeline (input_pipeline + network)."""
-  from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
-  from preprocessing import preprocessing_factory  # pylint: disable=g-import-not-at-top
   descriptor = dataset_factory.get_dataset('quiz', split_name, dataset_dir)
   with tf.Graph().as_default():
     network_fn = nets_factory.get_network_fn(model_name,

@@ -1,0 +1,517 @@
+"""From a checkpoint to predictions: export, freeze, SavedModel, classify.
+
+The exported GraphDef keeps slim's contract (a float placeholder named
+`input`, the network's Predictions end point as output) and carries two
+extras so a frozen `.pb` is self-describing:
+
+* `encoded_image` (string placeholder) -> `preprocessed_image`: the decode and
+  *evaluation* preprocessing the network was evaluated with, so a classifier
+  needs no Python knowledge of the model to prepare an image;
+* `inference_info`: a string constant holding JSON (model name, image size,
+  node names, labels offset and, when known, the class names).
+
+    graph_def, info = inference.export_graph_def(spec)
+    frozen = inference.freeze_graph_def(graph_def, '/tmp/train', info)
+    classifier = inference.Classifier('/tmp/model_freeze.pb')
+    classifier.classify([open('rose.jpg', 'rb').read()], top_k=5)
+"""
+
+import collections
+import json
+import os
+
+import numpy as np
+from google.protobuf import text_format
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+import common_flags
+from common_flags import UserError
+from datasets import dataset_factory
+from datasets import dataset_utils
+from nets import nets_factory
+from preprocessing import preprocessing_factory
+
+INPUT_NODE = 'input'
+ENCODED_INPUT_NODE = 'encoded_image'
+PREPROCESSED_NODE = 'preprocessed_image'
+INFO_NODE = 'inference_info'
+LABELS_SUFFIX = '.label'
+SERVING_INPUT_KEY = 'image_bytes'  # '_bytes' lets TF Serving's REST decode b64
+
+_VARIABLE_OPS = ('VariableV2', 'Variable', 'VarHandleOp')
+
+ExportSpec = collections.namedtuple('ExportSpec', [
+    'model_name',       # registered in nets_factory
+    'num_classes',      # logits the network has
+    'image_size',       # None = the network's default size
+    'batch_size',       # None = any batch size
+    'is_training',
+    'channels',         # 1 or 3, what the network takes
+    'use_grayscale',
+    'labels_offset',
+    'labels_to_names',  # {dataset label: name} or None
+])
+
+Prediction = collections.namedtuple('Prediction', ['class_id', 'label',
+                                                   'score'])
+
+
+class ImageError(UserError):
+  """Bytes that are not an image the model can read."""
+
+
+def make_spec(model_name, num_classes, image_size=None, batch_size=None,
+              is_training=False, channels=3, use_grayscale=False,
+              labels_offset=0, labels_to_names=None):
+  """Returns an `ExportSpec`; `channels` is forced to 1 by `use_grayscale`."""
+  return ExportSpec(model_name, num_classes, image_size or None,
+                    batch_size or None, is_training,
+                    1 if use_grayscale else channels, use_grayscale,
+                    labels_offset, labels_to_names)
+
+
+def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
+                      labels_offset=0, **kwargs):
+  """An `ExportSpec` whose classes, channels and names come from a dataset.
+
+  Without `dataset_dir` the registered dataset's class count is used (as
+  slim's export did for imagenet) and the class names stay unknown.
+  """
+  if dataset_dir:
+    dataset = _any_split(dataset_name, dataset_dir)
+    num_classes, channels = dataset.num_classes, dataset.channels
+    labels_to_names = dataset.labels_to_names
+  elif dataset_name in dataset_factory.SPECS:
+    spec = dataset_factory.SPECS[dataset_name]
+    num_classes, channels = spec.num_classes, spec.channels
+    labels_to_names = (dict(enumerate(spec.class_names))
+                       if spec.class_names else None)
+  else:
+    raise UserError('--dataset_name=%s is not registered (%s); pass '
+                    '--dataset_dir with its converted files' % (
+                        dataset_name,
+                        ', '.join(dataset_factory.dataset_names())))
+  if num_classes - labels_offset < 1:
+    raise UserError('--labels_offset=%d leaves no class of the %d in %s' %
+                    (labels_offset, num_classes, dataset_name))
+  return make_spec(model_name, num_classes - labels_offset, channels=channels,
+                   labels_offset=labels_offset,
+                   labels_to_names=labels_to_names, **kwargs)
+
+
+def _any_split(dataset_name, dataset_dir):
+  """The descriptor of the first split present; only class facts are used."""
+  error = None
+  for split_name in ('train', 'validation', 'test'):
+    try:
+      return dataset_factory.get_dataset(dataset_name, split_name,
+                                         dataset_dir)
+    except (ValueError, KeyError, IOError) as split_error:
+      error = split_error
+  raise UserError('--dataset_name=%s --dataset_dir=%s: %s' % (
+      dataset_name, dataset_dir, ' '.join(str(error).split()))) from error
+
+
+def _network_and_preprocessing(spec):
+  try:
+    network_fn = nets_factory.get_network_fn(
+        spec.model_name, num_classes=spec.num_classes,
+        is_training=spec.is_training)
+  except ValueError as error:
+    raise UserError('--model_name: %s' % error) from error
+  preprocess_fn = preprocessing_factory.get_preprocessing(
+      spec.model_name, is_training=False, use_grayscale=spec.use_grayscale)
+  image_size = spec.image_size or network_fn.default_image_size
+  return network_fn, preprocess_fn, image_size
+
+
+def _decode_and_preprocess(encoded, preprocess_fn, image_size, channels):
+  """The evaluation pipeline's decode + preprocessing of one encoded image."""
+  image = dataset_factory.decode_image(encoded, channels)
+  image = tf.cast(preprocess_fn(image, image_size, image_size), tf.float32)
+  image.set_shape([image_size, image_size, channels])
+  return image
+
+
+def _info(spec, image_size, output_node):
+  labels = spec.labels_to_names
+  return {
+      'model_name': spec.model_name,
+      'num_classes': spec.num_classes,
+      'image_size': image_size,
+      'channels': spec.channels,
+      'use_grayscale': spec.use_grayscale,
+      'is_training': spec.is_training,
+      'labels_offset': spec.labels_offset,
+      'input_node': INPUT_NODE,
+      'output_node': output_node,
+      'encoded_input_node': ENCODED_INPUT_NODE,
+      'preprocessed_node': PREPROCESSED_NODE,
+      'labels': ({str(k): v for k, v in labels.items()} if labels else None),
+  }
+
+
+def build_inference_graph(spec):
+  """Builds input, network, preprocessing and info in the default graph.
+
+  Returns:
+    The info dict (also stored in the graph as `inference_info`).
+  """
+  network_fn, preprocess_fn, image_size = _network_and_preprocessing(spec)
+  images = tf.placeholder(
+      tf.float32, [spec.batch_size, image_size, image_size, spec.channels],
+      name=INPUT_NODE)
+  _, end_points = network_fn(images)
+  output_node = end_points['Predictions'].op.name
+  encoded = tf.placeholder(tf.string, [], name=ENCODED_INPUT_NODE)
+  tf.identity(_decode_and_preprocess(encoded, preprocess_fn, image_size,
+                                     spec.channels), name=PREPROCESSED_NODE)
+  info = _info(spec, image_size, output_node)
+  tf.constant(json.dumps(info, sort_keys=True), name=INFO_NODE)
+  return info
+
+
+def export_graph_def(spec):
+  """Returns `(graph_def, info)` of the inference graph `spec` describes."""
+  with tf.Graph().as_default() as graph:
+    info = build_inference_graph(spec)
+    return graph.as_graph_def(), info
+
+
+def output_node_names(info):
+  """Nodes a frozen graph keeps: the output, preprocessing and info."""
+  return [info['output_node'], info['preprocessed_node'], INFO_NODE]
+
+
+def read_info(graph_def, source):
+  """Reads `inference_info` from a GraphDef; `source` names it in errors."""
+  for node in graph_def.node:
+    if node.name == INFO_NODE:
+      return json.loads(tf.make_ndarray(node.attr['value'].tensor).item())
+  raise UserError(
+      '%s has no %s node: it was not exported by this project. Export it '
+      'with export_inference_graph.py (then freeze_graph.py)' %
+      (source, INFO_NODE))
+
+
+def write_graph_def(graph_def, output_file, as_text=False):
+  """Writes a GraphDef (binary, or text when `as_text`), making the folder."""
+  directory = os.path.dirname(os.path.abspath(output_file))
+  tf.gfile.MakeDirs(directory)
+  tf.train.write_graph(graph_def, directory, os.path.basename(output_file),
+                       as_text=as_text)
+
+
+def read_graph_def(path, binary=True):
+  """Reads a GraphDef file, one clear error when it is missing or broken."""
+  if not tf.gfile.Exists(path) or tf.gfile.IsDirectory(path):
+    raise UserError('%s: no such graph file; run export_inference_graph.py '
+                    'first or fix the path' % path)
+  graph_def = tf.GraphDef()
+  with tf.gfile.GFile(path, 'rb') as f:
+    data = f.read()
+  try:
+    if binary:
+      graph_def.ParseFromString(data)
+    else:
+      text_format.Merge(data.decode('utf-8'), graph_def)
+  except Exception as error:  # protobuf raises several unrelated types
+    raise UserError('%s is not a %s GraphDef (%s); check --input_binary' % (
+        path, 'binary' if binary else 'text', type(error).__name__)) from error
+  return graph_def
+
+
+def _checkpoint_values(checkpoint_path, graph_def):
+  """{variable node name: value} for every variable in `graph_def`."""
+  reader = tf.train.load_checkpoint(checkpoint_path)
+  shapes = reader.get_variable_to_shape_map()
+  values = {}
+  for node in graph_def.node:
+    if node.op not in _VARIABLE_OPS:
+      continue
+    if node.name not in shapes:
+      raise UserError(
+          'checkpoint %s has no variable %s: was it trained with another '
+          '--model_name?' % (checkpoint_path, node.name))
+    graph_shape = [d.size for d in node.attr['shape'].shape.dim]
+    if list(shapes[node.name]) != graph_shape:
+      raise UserError(
+          'checkpoint %s stores %s with shape %s but the graph needs %s: '
+          'check --dataset_name/--labels_offset (the class count) and '
+          '--model_name' % (checkpoint_path, node.name, shapes[node.name],
+                            graph_shape))
+    values[node.name] = reader.get_tensor(node.name)
+  return values
+
+
+def freeze_graph_def(graph_def, checkpoint_path, output_nodes):
+  """Folds the checkpoint's variables into constants.
+
+  Keeps only what `output_nodes` need (savers, initialisers and anything
+  training-only go) and removes identity/check-numerics nodes.
+
+  Args:
+    graph_def: an inference GraphDef with variables.
+    checkpoint_path: a checkpoint prefix or a directory (its latest one).
+    output_nodes: names of the nodes to keep.
+
+  Returns:
+    The frozen GraphDef.
+  """
+  checkpoint_path = common_flags.resolve_checkpoint(checkpoint_path)
+  values = _checkpoint_values(checkpoint_path, graph_def)
+  missing = [n for n in output_nodes
+             if n not in {node.name for node in graph_def.node}]
+  if missing:
+    raise UserError('output node(s) %s are not in the graph; leave '
+                    '--output_node_names empty to use the exported ones' %
+                    ', '.join(missing))
+  with tf.Graph().as_default() as graph:
+    tf.import_graph_def(graph_def, name='')
+    assigns = [_assign_op(graph, name, value) for name, value in
+               values.items()]
+    with tf.Session(graph=graph) as sess:
+      sess.run(assigns)
+      frozen = tf.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(), output_nodes)
+  return tf.graph_util.remove_training_nodes(
+      frozen, protected_nodes=list(output_nodes) + [INPUT_NODE])
+
+
+def _assign_op(graph, name, value):
+  variable = graph.get_tensor_by_name(name + ':0')
+  if variable.dtype == tf.resource:
+    return tf.raw_ops.AssignVariableOp(resource=variable,
+                                       value=tf.constant(value))
+  return tf.assign(variable, value)
+
+
+def labels_path_for(graph_path):
+  """`model.pb` -> `model.label`, the tutorial's name for the labels."""
+  return os.path.splitext(graph_path)[0] + LABELS_SUFFIX
+
+
+def labels_from_info(info):
+  labels = info.get('labels')
+  return {int(k): v for k, v in labels.items()} if labels else None
+
+
+def write_labels(labels_to_names, path):
+  dataset_utils.write_label_file(labels_to_names, os.path.dirname(
+      os.path.abspath(path)), os.path.basename(path))
+
+
+def read_labels(path):
+  if not os.path.isfile(path):
+    raise UserError('%s: no such labels file (lines "id:name"); pass '
+                    '--label_file or leave it empty' % path)
+  try:
+    return dataset_utils.read_label_file(os.path.dirname(
+        os.path.abspath(path)), os.path.basename(path))
+  except ValueError as error:
+    raise UserError(str(error)) from error
+
+
+def export_saved_model(spec, checkpoint_path, export_dir, top_k=5):
+  """Writes a SavedModel whose `serving_default` classifies encoded images.
+
+  Signature inputs: `image_bytes` (string [batch], JPEG/PNG/GIF/BMP bytes).
+  Outputs: `classes` (int64 [batch, k], dataset label ids), `class_names`
+  (string [batch, k]), `probabilities` (float32 [batch, k]), best first.
+  """
+  checkpoint_path = common_flags.resolve_checkpoint(checkpoint_path)
+  if tf.gfile.Exists(export_dir):
+    raise UserError('--saved_model_dir=%s already exists; SavedModels are '
+                    'never overwritten, pick a new (version) directory' %
+                    export_dir)
+  network_fn, preprocess_fn, image_size = _network_and_preprocessing(spec)
+  k = min(top_k, spec.num_classes)
+  with tf.Graph().as_default():
+    encoded = tf.placeholder(tf.string, [None], name=SERVING_INPUT_KEY)
+    images = tf.map_fn(
+        lambda one: _decode_and_preprocess(one, preprocess_fn, image_size,
+                                           spec.channels),
+        encoded, fn_output_signature=tf.float32)
+    _, end_points = network_fn(images)
+    probabilities, indices = tf.nn.top_k(end_points['Predictions'], k=k)
+    classes = tf.cast(indices, tf.int64) + spec.labels_offset
+    names = [_label_name(spec.labels_to_names, i + spec.labels_offset)
+             for i in range(spec.num_classes)]
+    class_names = tf.gather(tf.constant(names), indices)
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+      saver.restore(sess, checkpoint_path)
+      builder = tf.saved_model.builder.SavedModelBuilder(export_dir)
+      signature = tf.saved_model.signature_def_utils.predict_signature_def(
+          inputs={SERVING_INPUT_KEY: encoded},
+          outputs={'classes': classes, 'class_names': class_names,
+                   'probabilities': probabilities})
+      builder.add_meta_graph_and_variables(
+          sess, [tf.saved_model.tag_constants.SERVING],
+          signature_def_map={'serving_default': signature},
+          strip_default_attrs=True)
+      builder.save()
+  return k
+
+
+def _label_name(labels_to_names, class_id):
+  if labels_to_names and class_id in labels_to_names:
+    return labels_to_names[class_id]
+  return str(class_id)
+
+
+class Classifier(object):
+  """A frozen graph or SavedModel, loaded once, safe to call from threads.
+
+  Attributes:
+    labels_to_names: {class id: name} or None.
+    max_top_k: the most predictions one image can get.
+    model_name: the network the model was exported from (frozen graphs).
+  """
+
+  def __init__(self, model_path, label_file=None):
+    if os.path.isdir(model_path):
+      self._backend = _SavedModelBackend(model_path)
+    elif os.path.isfile(model_path):
+      self._backend = _FrozenGraphBackend(model_path)
+    else:
+      raise UserError('%s: no such model; pass a frozen .pb (freeze_graph.py) '
+                      'or a SavedModel directory' % model_path)
+    if not label_file and os.path.isfile(labels_path_for(model_path)):
+      label_file = labels_path_for(model_path)
+    self._labels_from_file = bool(label_file)
+    if label_file:
+      self.labels_to_names = read_labels(label_file)
+    else:
+      self.labels_to_names = self._backend.labels_to_names
+    self.max_top_k = self._backend.max_top_k
+    self.model_name = self._backend.model_name
+
+  def classify(self, encoded_images, top_k=5):
+    """Returns, per encoded image, its `top_k` `Prediction`s, best first.
+
+    Raises:
+      ImageError: an image cannot be decoded (its index is in the message).
+    """
+    if not encoded_images:
+      return []
+    top_k = max(1, min(top_k, self.max_top_k))
+    ids, scores, names = self._backend.top_k(list(encoded_images), top_k)
+    if names is None or self._labels_from_file:
+      names = [[_label_name(self.labels_to_names, int(i)) for i in row]
+               for row in ids]
+    return [[Prediction(int(i), name, float(s))
+             for i, s, name in zip(row_ids, row_scores, row_names)]
+            for row_ids, row_scores, row_names in zip(ids, scores, names)]
+
+
+class _FrozenGraphBackend(object):
+  """Runs the embedded preprocessing per image, then one network batch."""
+
+  def __init__(self, path):
+    graph_def = read_graph_def(path)
+    info = read_info(graph_def, path)
+    self.model_name = info['model_name']
+    self.labels_to_names = labels_from_info(info)
+    self.max_top_k = info['num_classes']
+    self._offset = info['labels_offset']
+    self._batch_size = None
+    self._graph = tf.Graph()
+    with self._graph.as_default():
+      tf.import_graph_def(graph_def, name='')
+    self._encoded = self._graph.get_tensor_by_name(
+        info['encoded_input_node'] + ':0')
+    self._preprocessed = self._graph.get_tensor_by_name(
+        info['preprocessed_node'] + ':0')
+    self._input = self._graph.get_tensor_by_name(info['input_node'] + ':0')
+    self._output = self._graph.get_tensor_by_name(info['output_node'] + ':0')
+    self._batch_size = self._input.shape.as_list()[0]
+    self._session = tf.Session(graph=self._graph)
+
+  def top_k(self, encoded_images, k):
+    images = []
+    for index, encoded in enumerate(encoded_images):
+      try:
+        images.append(self._session.run(self._preprocessed,
+                                        {self._encoded: encoded}))
+      except tf.errors.InvalidArgumentError as error:
+        raise ImageError('image %d cannot be decoded as JPEG, PNG, GIF or '
+                         'BMP' % index) from error
+    probabilities = np.concatenate(
+        [self._session.run(self._output, {self._input: batch})
+         for batch in self._batches(np.stack(images))])
+    order = np.argsort(-probabilities, axis=1, kind='stable')[:, :k]
+    scores = np.take_along_axis(probabilities, order, axis=1)
+    return order + self._offset, scores, None
+
+  def _batches(self, images):
+    """Splits into the exported batch size, padding the last batch."""
+    if not self._batch_size:
+      yield images
+      return
+    for start in range(0, len(images), self._batch_size):
+      batch = images[start:start + self._batch_size]
+      pad = self._batch_size - len(batch)
+      padded = np.concatenate([batch, np.zeros((pad,) + batch.shape[1:],
+                                               batch.dtype)])
+      yield padded if pad else batch
+
+
+class _SavedModelBackend(object):
+  """Feeds the `serving_default` signature of a SavedModel."""
+
+  def __init__(self, export_dir):
+    self._graph = tf.Graph()
+    self._session = tf.Session(graph=self._graph)
+    try:
+      meta_graph = tf.saved_model.loader.load(
+          self._session, [tf.saved_model.tag_constants.SERVING], export_dir)
+    except (IOError, RuntimeError, ValueError) as error:
+      raise UserError('%s is not a SavedModel with a "serve" tag (%s)' % (
+          export_dir, ' '.join(str(error).split())[:200])) from error
+    signature = meta_graph.signature_def.get('serving_default')
+    if signature is None or SERVING_INPUT_KEY not in signature.inputs:
+      raise UserError('%s has no serving_default signature taking %s; '
+                      'export it with export_inference_graph.py '
+                      '--saved_model_dir' % (export_dir, SERVING_INPUT_KEY))
+    tensor = lambda info: self._graph.get_tensor_by_name(info.name)
+    self._encoded = tensor(signature.inputs[SERVING_INPUT_KEY])
+    self._outputs = [tensor(signature.outputs[key]) for key in
+                     ('classes', 'probabilities', 'class_names')]
+    self.labels_to_names = None  # names come with every answer instead
+    self.max_top_k = self._outputs[0].shape.as_list()[-1]
+    self.model_name = None
+
+  def top_k(self, encoded_images, k):
+    try:
+      classes, probabilities, names = self._session.run(
+          self._outputs, {self._encoded: encoded_images})
+    except tf.errors.InvalidArgumentError as error:
+      raise ImageError('an image cannot be decoded as JPEG, PNG, GIF or '
+                       'BMP') from error
+    names = [[name.decode('utf-8') for name in row[:k]] for row in names]
+    return classes[:, :k], probabilities[:, :k], names
+
+
+def classify_files(classifier, paths, top_k=5):
+  """`Classifier.classify` on files; errors name the file at fault."""
+  encoded_images = []
+  for path in paths:
+    if not os.path.isfile(path):
+      raise UserError('%s: no such image file' % path)
+    with open(path, 'rb') as f:
+      encoded_images.append(f.read())
+  try:
+    return classifier.classify(encoded_images, top_k)
+  except ImageError:
+    pass
+  # Find which file failed, so the message can name it.
+  for path, encoded in zip(paths, encoded_images):
+    try:
+      classifier.classify([encoded], 1)
+    except ImageError as error:
+      raise ImageError('%s cannot be decoded as JPEG, PNG, GIF or BMP; is it '
+                       'an image?' % path) from error
+  raise ImageError('an image in %s cannot be read' % ', '.join(paths))

@@ -1,0 +1,97 @@
+r"""Saves a GraphDef of a network for inference, optionally frozen.
+
+The graph's float input placeholder is `input` ([batch_size, image_size,
+image_size, channels]); the output is the network's Predictions end point,
+whose node name is printed. The graph also carries the network's evaluation
+preprocessing (`encoded_image` -> `preprocessed_image`) and an
+`inference_info` node, so label_image.py and server.py need nothing else.
+
+    python export_inference_graph.py --model_name=inception_v4 \
+      --dataset_name=flowers --dataset_dir=/data/flowers \
+      --output_file=/tmp/inception_v4_inf_graph.pb
+
+With --checkpoint_path the written graph is frozen (variables folded into
+constants) and the class names go next to it as <output_file>.label; add
+--saved_model_dir for a SavedModel that TF Serving can serve:
+
+    python export_inference_graph.py --model_name=densenet_bc_mini \
+      --dataset_name=quiz --dataset_dir=/data/quiz \
+      --checkpoint_path=/tmp/train --output_file=/tmp/densenet_freeze.pb \
+      --saved_model_dir=/tmp/densenet_serving/1
+"""
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+import common_flags
+from deployment import inference
+
+flags = tf.app.flags
+flags.DEFINE_string('model_name', 'inception_v3',
+                    'The name of the architecture to save.')
+flags.DEFINE_boolean('is_training', False,
+                     'Whether to save out a training-focused version of the '
+                     'model.')
+flags.DEFINE_integer('image_size', None,
+                     'The image size to use; the network default if None.')
+flags.DEFINE_integer('batch_size', None,
+                     'Batch size of the input placeholder; None = any.')
+flags.DEFINE_string('dataset_name', 'imagenet',
+                    'The dataset whose classes the network predicts.')
+flags.DEFINE_string('dataset_dir', '',
+                    'Directory of the converted dataset: its labels.txt '
+                    'names the classes. Optional for registered datasets.')
+flags.DEFINE_integer('labels_offset', 0,
+                     'An offset for the labels in the dataset (1 for a '
+                     'network without imagenet\'s background class).')
+flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
+flags.DEFINE_bool('use_grayscale', False,
+                  'Whether to convert input images to grayscale.')
+flags.DEFINE_bool('write_text_graphdef', False,
+                  'Whether to write a text version of the GraphDef.')
+flags.DEFINE_string('checkpoint_path', '',
+                    'A checkpoint (or a training directory: its latest '
+                    'checkpoint) to freeze into the graph.')
+flags.DEFINE_string('saved_model_dir', '',
+                    'Also write a SavedModel here (needs --checkpoint_path); '
+                    'must not exist yet.')
+flags.DEFINE_integer('top_k', 5,
+                     'Classes the SavedModel signature returns per image.')
+FLAGS = flags.FLAGS
+
+
+def main(_):
+  common_flags.require_flag(FLAGS, 'output_file',
+                            'where to write the GraphDef (.pb)')
+  if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
+    raise common_flags.UserError('--saved_model_dir needs --checkpoint_path '
+                                 '(the weights to save)')
+  spec = inference.spec_from_dataset(
+      FLAGS.model_name, FLAGS.dataset_name, FLAGS.dataset_dir,
+      labels_offset=FLAGS.labels_offset, image_size=FLAGS.image_size,
+      batch_size=FLAGS.batch_size, is_training=FLAGS.is_training,
+      use_grayscale=FLAGS.use_grayscale)
+  graph_def, info = inference.export_graph_def(spec)
+  if FLAGS.checkpoint_path:
+    graph_def = inference.freeze_graph_def(
+        graph_def, FLAGS.checkpoint_path, inference.output_node_names(info))
+  inference.write_graph_def(graph_def, FLAGS.output_file,
+                            as_text=FLAGS.write_text_graphdef)
+  print('Wrote %s graph to %s' % (
+      'frozen' if FLAGS.checkpoint_path else 'inference', FLAGS.output_file))
+  print('Input node: %s' % info['input_node'])
+  print('Output node: %s' % info['output_node'])
+  if FLAGS.checkpoint_path and spec.labels_to_names:
+    labels_file = inference.labels_path_for(FLAGS.output_file)
+    inference.write_labels(spec.labels_to_names, labels_file)
+    print('Wrote labels to %s' % labels_file)
+  if FLAGS.saved_model_dir:
+    k = inference.export_saved_model(spec, FLAGS.checkpoint_path,
+                                     FLAGS.saved_model_dir, top_k=FLAGS.top_k)
+    print('Wrote SavedModel (serving_default: %s -> top-%d classes, '
+          'class_names, probabilities) to %s' % (
+              inference.SERVING_INPUT_KEY, k, FLAGS.saved_model_dir))
+
+
+if __name__ == '__main__':
+  common_flags.run_main(main)

@@ -1,0 +1,109 @@
+"""export_inference_graph.py / deployment.inference export and SavedModel."""
+
+
+import pytest
+import tensorflow.compat.v1 as tf
+from google.protobuf import text_format
+
+import deployment_helpers as helpers
+from deployment import inference
+from nets import nets_factory
+
+# One fast member of every network module; benchmarks/export_all_networks.py
+# checks every registered name (about a minute).
+ONE_PER_MODULE = ['cifarnet', 'lenet', 'densenet40_k12', 'inception_v1',
+                  'inception_v3', 'inception_v4', 'inception_resnet_v2',
+                  'resnet_v1_50', 'resnet_v2_50', 'vgg_16', 'mobilenet_v1']
+
+
+def _node(graph_def, name):
+  return next(node for node in graph_def.node if node.name == name)
+
+
+def test_every_network_module_is_covered():
+  modules = {nets_factory.NETWORKS[name][0] for name in ONE_PER_MODULE}
+  assert modules == {module for module, _, _ in nets_factory.NETWORKS.values()}
+
+
+@pytest.mark.parametrize('model_name', ONE_PER_MODULE)
+def test_input_placeholder_and_predictions_output(model_name):
+  graph_def, info = inference.export_graph_def(inference.make_spec(
+      model_name, num_classes=7))
+  with tf.Graph().as_default() as graph:
+    tf.import_graph_def(graph_def, name='')
+    images = graph.get_tensor_by_name('input:0')
+    size = nets_factory.get_network_fn(model_name, 7).default_image_size
+    assert images.op.type == 'Placeholder' and images.dtype == tf.float32
+    assert images.shape.as_list() == [None, size, size, 3]
+    output = graph.get_tensor_by_name(info['output_node'] + ':0')
+    assert 'redictions' in info['output_node']
+    assert output.shape.as_list() == [None, 7]
+  assert inference.read_info(graph_def, 'test') == info
+
+
+def test_spec_flags_shape_the_graph(tmp_path):
+  helpers.write_dataset(str(tmp_path))
+  spec = inference.spec_from_dataset('lenet', 'quiz', str(tmp_path),
+                                     labels_offset=1, image_size=40,
+                                     batch_size=2, use_grayscale=True)
+  graph_def, info = inference.export_graph_def(spec)
+  shape = [d.size for d in _node(graph_def, 'input').attr['shape'].shape.dim]
+  assert shape == [2, 40, 40, 1]
+  assert info['num_classes'] == helpers.NUM_CLASSES - 1
+  assert info['labels_offset'] == 1
+  assert inference.labels_from_info(info) == {
+      i: 'class_%d' % i for i in range(helpers.NUM_CLASSES)}
+
+
+def test_registered_dataset_without_dir_uses_its_class_count():
+  spec = inference.spec_from_dataset('lenet', 'fashion_mnist')
+  assert (spec.num_classes, spec.channels) == (10, 1)
+  assert spec.labels_to_names[9] == 'Ankle boot'
+  with pytest.raises(inference.UserError, match='--labels_offset'):
+    inference.spec_from_dataset('lenet', 'mnist', labels_offset=10)
+
+
+def test_script_writes_text_graphdef_and_prints_output_node(tmp_path):
+  output = str(tmp_path / 'graphs' / 'cifarnet.pbtxt')
+  result = helpers.run_script(
+      'export_inference_graph.py', '--model_name=cifarnet',
+      '--dataset_name=cifar10', '--output_file=' + output,
+      '--write_text_graphdef')
+  assert result.returncode == 0, result.stderr
+  graph_def = tf.GraphDef()
+  with open(output) as f:
+    text_format.Merge(f.read(), graph_def)
+  info = inference.read_info(graph_def, output)
+  assert 'Output node: %s' % info['output_node'] in result.stdout
+  assert info['num_classes'] == 10 and info['labels']['0'] == 'airplane'
+  assert {n.op for n in graph_def.node} & {'VarHandleOp', 'VariableV2'}
+
+
+def test_script_bad_flags_are_one_line_errors(tmp_path):
+  result = helpers.run_script('export_inference_graph.py',
+                              '--model_name=densenet_xl',
+                              '--output_file=' + str(tmp_path / 'x.pb'))
+  assert result.returncode == 1
+  assert 'Traceback' not in result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith('ERROR: --model_name') and 'densenet121' in last
+  assert not (tmp_path / 'x.pb').exists()
+
+
+def test_saved_model_serving_signature(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  helpers.write_checkpoint(train_dir, 'lenet', num_classes=4)
+  spec = inference.make_spec('lenet', 4, labels_to_names={
+      0: 'rose', 1: 'tulip', 2: 'daisy', 3: 'iris'})
+  export_dir = str(tmp_path / 'serving' / '1')
+  assert inference.export_saved_model(spec, train_dir, export_dir,
+                                      top_k=6) == 4
+  with tf.Graph().as_default(), tf.Session() as sess:
+    meta_graph = tf.saved_model.loader.load(sess, ['serve'], export_dir)
+  signature = meta_graph.signature_def['serving_default']
+  assert list(signature.inputs) == ['image_bytes']
+  assert signature.inputs['image_bytes'].dtype == tf.string.as_datatype_enum
+  assert set(signature.outputs) == {'classes', 'class_names', 'probabilities'}
+  assert signature.outputs['classes'].tensor_shape.dim[1].size == 4
+  with pytest.raises(inference.UserError, match='already exists'):
+    inference.export_saved_model(spec, train_dir, export_dir)

@@ -1,0 +1,86 @@
+"""freeze_graph.py / inference.freeze_graph_def."""
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+import deployment_helpers as helpers
+from deployment import inference
+
+TRAINING_ONLY_OPS = {'VarHandleOp', 'VariableV2', 'AssignVariableOp', 'Assign',
+                     'SaveV2', 'RestoreV2', 'ReadVariableOp', 'NoOp'}
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+  work = tmp_path_factory.mktemp('freeze')
+  dataset_dir = str(work / 'quiz')
+  helpers.write_dataset(dataset_dir)
+  train_dir = str(work / 'train')
+  checkpoint = helpers.write_checkpoint(train_dir, 'cifarnet')
+  spec = inference.spec_from_dataset('cifarnet', 'quiz', dataset_dir)
+  graph_def, info = inference.export_graph_def(spec)
+  graph_file = str(work / 'cifarnet_inf_graph.pb')
+  inference.write_graph_def(graph_def, graph_file)
+  return dict(dataset_dir=dataset_dir, train_dir=train_dir, info=info,
+              checkpoint=checkpoint, graph_def=graph_def,
+              graph_file=graph_file, spec=spec)
+
+
+def _checkpoint_predictions(exported, images):
+  """The unfrozen graph, variables restored by a Saver."""
+  with tf.Graph().as_default():
+    inference.build_inference_graph(exported['spec'])
+    with tf.Session() as sess:
+      tf.train.Saver().restore(sess, exported['checkpoint'])
+      return sess.run(exported['info']['output_node'] + ':0',
+                      {'input:0': images})
+
+
+def test_frozen_graph_has_constants_only_and_same_output(exported):
+  info = exported['info']
+  frozen = inference.freeze_graph_def(exported['graph_def'],
+                                      exported['train_dir'],
+                                      inference.output_node_names(info))
+  assert not {n.op for n in frozen.node} & TRAINING_ONLY_OPS
+  assert not [n.name for n in frozen.node if n.name.startswith('save')]
+  assert len(frozen.node) < len(exported['graph_def'].node)
+  images = np.random.RandomState(0).uniform(-1, 1, (3, 32, 32, 3))
+  with tf.Graph().as_default():
+    tf.import_graph_def(frozen, name='')
+    with tf.Session() as sess:
+      got = sess.run(info['output_node'] + ':0', {'input:0': images})
+  np.testing.assert_allclose(got, _checkpoint_predictions(exported, images),
+                             rtol=1e-5, atol=1e-6)
+  assert got.shape == (3, helpers.NUM_CLASSES)
+
+
+def test_wrong_class_count_names_variable_and_shapes(exported, tmp_path):
+  other = str(tmp_path / 'other')
+  helpers.write_checkpoint(other, 'cifarnet', num_classes=9)
+  with pytest.raises(inference.UserError, match=r'shape \[.*9\].*class count'):
+    inference.freeze_graph_def(exported['graph_def'], other,
+                               inference.output_node_names(exported['info']))
+
+
+def test_missing_checkpoint_is_a_user_error(exported, tmp_path):
+  with pytest.raises(inference.UserError, match='no checkpoint'):
+    inference.freeze_graph_def(exported['graph_def'], str(tmp_path),
+                               inference.output_node_names(exported['info']))
+
+
+def test_script_freezes_prints_output_and_writes_labels(exported, tmp_path):
+  output = str(tmp_path / 'my_cifarnet_freeze.pb')
+  result = helpers.run_script(
+      'freeze_graph.py', '--input_graph=' + exported['graph_file'],
+      '--input_checkpoint=' + exported['train_dir'], '--input_binary=true',
+      '--output_graph=' + output,
+      '--output_node_name=' + exported['info']['output_node'])
+  assert result.returncode == 0, result.stderr
+  assert 'Output node: %s' % exported['info']['output_node'] in result.stdout
+  with open(str(tmp_path / 'my_cifarnet_freeze.label')) as f:
+    assert f.read().splitlines() == [
+        '%d:class_%d' % (i, i) for i in range(helpers.NUM_CLASSES)]
+  frozen = inference.read_graph_def(output)
+  assert inference.read_info(frozen, output) == exported['info']
+  assert not {n.op for n in frozen.node} & TRAINING_ONLY_OPS
