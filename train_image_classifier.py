@@ -107,6 +107,11 @@ flags.DEFINE_integer('batch_size', 32,
                      'The number of samples in each batch (per clone).')
 flags.DEFINE_integer('train_image_size', None,
                      'Train image size; None uses the network\'s default.')
+flags.DEFINE_bool('memory_efficient', False,
+                  'DenseNets only: recompute each dense layer\'s '
+                  'concat-BN-ReLU-1x1 conv in the backward pass instead of '
+                  'keeping it (less memory, some extra time; same '
+                  'checkpoints). See docs/performance.md.')
 flags.DEFINE_integer('max_number_of_steps', None,
                      'The maximum number of training steps; None trains '
                      'until stopped.')

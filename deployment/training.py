@@ -23,6 +23,8 @@ through it (task 0 is the chief that initialises and saves).
 """
 
 import datetime
+import functools
+import inspect
 import json
 import os
 import re
@@ -531,12 +533,25 @@ def train_from_flags(flags_obj):
     return _build_and_train(flags_obj, master)
 
 
+def _memory_efficient_pipeline(pipeline, model_name):
+  """The pipeline with its network built in memory-efficient mode."""
+  network_fn = pipeline.network_fn
+  if 'memory_efficient' not in inspect.signature(network_fn).parameters:
+    raise UserError('--memory_efficient is for the DenseNets only; '
+                    '--model_name=%s has no such mode' % model_name)
+  efficient_fn = functools.partial(network_fn, memory_efficient=True)
+  efficient_fn.default_image_size = network_fn.default_image_size
+  return pipeline._replace(network_fn=efficient_fn)
+
+
 def _build_and_train(flags_obj, master):
   """Builds the graph in the default graph and runs slim.learning.train."""
   config = deployment_config_from_flags(flags_obj)
   pipeline = common_flags.build_pipeline(
       flags_obj, is_training=True, image_size=flags_obj.train_image_size,
       weight_decay=flags_obj.weight_decay)
+  if getattr(flags_obj, 'memory_efficient', False):
+    pipeline = _memory_efficient_pipeline(pipeline, flags_obj.model_name)
   num_samples = pipeline.dataset.num_samples
   images_per_step = _images_per_step(flags_obj)
 

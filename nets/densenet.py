@@ -29,9 +29,14 @@ Usage:
   with slim.arg_scope(densenet.densenet_arg_scope()):
     logits, end_points = densenet.densenet121(images, num_classes=1000,
                                               is_training=False)
+
+For training with less memory, pass `memory_efficient=True` (recomputes each
+dense layer's concat-BN-ReLU-1x1 conv in the backward pass; same variables,
+same gradients; figures in docs/performance.md).
 """
 
 import collections
+import contextlib
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -153,39 +158,112 @@ def bn_relu_conv(inputs, num_outputs, kernel_size, dropout_keep_prob=None,
 
 
 def conv_block(features, growth_rate, bottleneck=True, dropout_keep_prob=None,
-               scope=None):
+               memory_efficient=False, scope=None):
   """One dense layer: sees every earlier feature map, returns k new ones.
-
-  A later memory-efficient mode (recomputing concat-BN-ReLU-1x1 conv in the
-  backward pass) belongs here: it would wrap the concat and 'x1'.
 
   Args:
     features: list of the block input and all earlier layers' outputs.
     growth_rate: k, the number of feature maps this layer adds.
     bottleneck: put a 1x1 conv with 4k outputs before the 3x3 conv.
     dropout_keep_prob: dropout after each conv; None or 1.0 for none.
+    memory_efficient: recompute concat-BN-ReLU-1x1 conv in the backward pass
+      instead of keeping its activations (see `_recomputed_bottleneck`).
+      Same variables and the same gradients; only with `bottleneck`.
     scope: variable scope, e.g. 'conv_block1'.
 
   Returns:
     The k new feature maps [batch, height, width, growth_rate].
   """
   with tf.variable_scope(scope, 'conv_block', features):
-    net = tf.concat(features, axis=3) if len(features) > 1 else features[0]
-    if bottleneck:
-      net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob,
-                         scope='x1')
+    if bottleneck and memory_efficient:
+      net = _recomputed_bottleneck(features, 4 * growth_rate)
+      net = _dropout(net, dropout_keep_prob)
+    else:
+      net = tf.concat(features, axis=3) if len(features) > 1 else features[0]
+      if bottleneck:
+        net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob,
+                           scope='x1')
     return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
 
 
+@contextlib.contextmanager
+def _no_new_update_ops():
+  """Drops BatchNorm statistics updates registered inside the block.
+
+  The forward pass made the real updates; the recomputed copy's would run
+  the same update a second time if they reached tf.GraphKeys.UPDATE_OPS.
+  """
+  update_ops = tf.get_collection_ref(tf.GraphKeys.UPDATE_OPS)
+  num_before = len(update_ops)
+  yield
+  del update_ops[num_before:]
+
+
+def _concat_bn_relu_conv(features, num_outputs):
+  net = tf.concat(features, axis=3) if len(features) > 1 else features[0]
+  return bn_relu_conv(net, num_outputs, 1, scope='x1')
+
+
+def _recomputed_bottleneck(features, num_outputs):
+  """concat-BN-ReLU-1x1 conv ('x1') whose activations are not kept.
+
+  The concatenation and its normalised copy grow with every layer, so keeping
+  them for the backward pass makes a dense block's memory quadratic in its
+  depth. Here the forward pass frees them as soon as the 1x1 conv has run,
+  and the gradient function builds them again from the (kept) input features,
+  once the gradient of this layer's output exists, and differentiates that
+  copy. The copy reuses the variables, so checkpoints are interchangeable
+  with the default mode; in training it normalises with the same batch
+  statistics, so the gradients are the same.
+
+  Args:
+    features: list of the block input and all earlier layers' outputs.
+    num_outputs: channels of the 1x1 conv (4 * growth rate).
+
+  Returns:
+    The 1x1 conv output, before dropout.
+  """
+  var_scope = tf.get_variable_scope()
+  # The gradient is built outside the network's arg scope (is_training,
+  # BatchNorm epsilon, ...); the copy must be built inside it.
+  layer_args = slim.current_arg_scope()
+
+  @tf.custom_gradient
+  def bottleneck(*inputs):
+    output = _concat_bn_relu_conv(list(inputs), num_outputs)
+
+    def grad_fn(output_grad, variables=None):
+      # A data dependency on the incoming gradient (a control dependency
+      # could be pruned by graph rewrites) keeps the copy from being built
+      # during the forward pass, which would keep it alive after all.
+      first = tf.reshape(output_grad, [-1])[0]
+      zero = tf.stop_gradient(
+          tf.where(tf.math.is_nan(first), first, tf.zeros_like(first)))
+      later_inputs = [x + zero for x in inputs]
+      with tf.variable_scope(var_scope, reuse=True), \
+          slim.arg_scope(layer_args), _no_new_update_ops():
+        recomputed = _concat_bn_relu_conv(later_inputs, num_outputs)
+      variables = list(variables or [])
+      grads = tf.gradients(recomputed, later_inputs + variables,
+                           grad_ys=output_grad)
+      return grads[:len(inputs)], grads[len(inputs):]
+
+    return output, grad_fn
+
+  return bottleneck(*features)
+
+
 def dense_block(inputs, num_layers, growth_rate, bottleneck=True,
-                dropout_keep_prob=None, scope=None, end_points=None):
+                dropout_keep_prob=None, memory_efficient=False, scope=None,
+                end_points=None):
   """`num_layers` dense layers; returns their concatenation with `inputs`."""
   with tf.variable_scope(scope, 'dense_block', [inputs]) as sc:
     features = [inputs]
     for i in range(num_layers):
       name = 'conv_block%d' % (i + 1)
       features.append(conv_block(features, growth_rate, bottleneck,
-                                 dropout_keep_prob, scope=name))
+                                 dropout_keep_prob, memory_efficient,
+                                 scope=name))
       _record(end_points, sc, name, features[-1])
     net = tf.concat(features, axis=3)
     _record(end_points, sc, None, net)
@@ -236,7 +314,8 @@ def _record(end_points, scope, name, tensor):
 
 
 def densenet_from_config(images, config, num_classes, is_training=False,
-                         dropout_keep_prob=1.0, scope='densenet', reuse=None):
+                         dropout_keep_prob=1.0, scope='densenet', reuse=None,
+                         memory_efficient=False):
   """Builds the DenseNet described by `config`.
 
   Args:
@@ -249,6 +328,11 @@ def densenet_from_config(images, config, num_classes, is_training=False,
       the blocks and transitions (the paper's scheme); 1.0 disables it.
     scope: variable scope of the network.
     reuse: whether to reuse the variables of `scope`.
+    memory_efficient: recompute each dense layer's concat-BN-ReLU-1x1 conv in
+      the backward pass instead of storing it: training memory grows about
+      linearly instead of quadratically with block depth, for some extra
+      time. Same variables (checkpoints interchangeable) and gradients.
+      Bottleneck ("B") networks only; the others ignore it.
 
   Returns:
     (logits [batch, num_classes], end_points). end_points holds the stem
@@ -269,6 +353,7 @@ def densenet_from_config(images, config, num_classes, is_training=False,
       for i, num_layers in enumerate(config.block_layers):
         net = dense_block(net, num_layers, config.growth_rate,
                           config.bottleneck, dropout_keep_prob,
+                          memory_efficient,
                           scope='dense_block%d' % (i + 1),
                           end_points=end_points)
         num_features += num_layers * config.growth_rate
@@ -298,9 +383,10 @@ def _named_network(name):
 
   def network(images, num_classes=config.num_classes, is_training=False,
               dropout_keep_prob=config.dropout_keep_prob, scope=name,
-              reuse=None):
+              reuse=None, memory_efficient=False):
     return densenet_from_config(images, config, num_classes, is_training,
-                                dropout_keep_prob, scope, reuse)
+                                dropout_keep_prob, scope, reuse,
+                                memory_efficient)
 
   network.__name__ = network.__qualname__ = name
   network.__doc__ = (

@@ -165,3 +165,19 @@ def test_variable_hash_and_eq_keep_tensorflow_semantics():
     hash(eager)
   np.testing.assert_array_equal(eager == tf.constant([1.0, 3.0]),
                                 [True, False])
+
+
+@pytest.mark.parametrize('user_value,expected', [(None, 'True'),
+                                                 ('0', 'False')])
+def test_onednn_is_on_unless_the_user_turns_it_off(user_value, expected):
+  env = {k: v for k, v in os.environ.items() if k != 'TF_ENABLE_ONEDNN_OPTS'}
+  if user_value is not None:
+    env['TF_ENABLE_ONEDNN_OPTS'] = user_value
+  done = subprocess.run(
+      [sys.executable, '-c',
+       'import tf_compat\n'
+       'from tensorflow.python.util import _pywrap_util_port\n'
+       'print(_pywrap_util_port.IsMklEnabled())'],
+      cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+  assert done.returncode == 0, done.stderr
+  assert done.stdout.split()[-1] == expected

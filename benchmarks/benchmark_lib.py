@@ -1,0 +1,213 @@
+r"""Measurements for the benchmark scripts, each in a process of its own.
+
+Peak memory is the peak resident set size of a whole process, so every
+measurement runs in a fresh subprocess (`run_isolated`) that builds one model,
+times its steps and reports back one JSON line. The scripts alternate the
+sides they compare (A, B, A, B, ...) so that load from other processes on a
+shared machine hits both alike, and report medians and ratios.
+
+Run directly, this file is that subprocess:
+  python benchmarks/benchmark_lib.py '{"kind": "slim_train", ...}'
+"""
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# What every measured process shares (the machine's cores, no eager mode for
+# the slim side, as train_image_classifier.py runs).
+DEFAULTS = dict(batch_size=16, image_size=224, num_classes=200, steps=10,
+                warmup=3, memory_efficient=False, xla=False, channels=3)
+
+
+def run_isolated(spec, python=sys.executable, timeout=1800, env=None):
+  """Runs one measurement in a new process; returns its result dict.
+
+  Args:
+    spec: dict with 'kind' (a key of WORKERS) and overrides of DEFAULTS.
+    python: interpreter to run it with.
+    timeout: seconds before the measurement counts as failed.
+    env: environment variables to set for it (e.g. TF_ENABLE_ONEDNN_OPTS).
+
+  Returns:
+    The worker's dict (images_per_sec, peak_rss_mb, ...), or a dict with an
+    'error' line if the process failed.
+  """
+  full_spec = dict(DEFAULTS, **spec)
+  try:
+    done = subprocess.run(
+        [python, os.path.abspath(__file__), json.dumps(full_spec)],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env=dict(os.environ, **(env or {})))
+  except subprocess.TimeoutExpired:
+    return dict(full_spec, error='timed out after %d s' % timeout)
+  for line in reversed(done.stdout.splitlines()):
+    if line.startswith('{'):
+      return dict(full_spec, **json.loads(line))
+  error_lines = [l for l in done.stderr.splitlines() if l.strip()]
+  return dict(full_spec, error=(error_lines or ['exit %d' % done.returncode])[-1])
+
+
+def alternate(specs, rounds):
+  """Runs every spec once per round, in turn; returns results per spec."""
+  results = [[] for _ in specs]
+  for _ in range(rounds):
+    for i, spec in enumerate(specs):
+      results[i].append(run_isolated(spec))
+  return results
+
+
+def best(results):
+  """The fastest successful run (least disturbed by other processes)."""
+  good = [r for r in results if 'error' not in r]
+  if not good:
+    return results[-1]
+  return max(good, key=lambda r: r['images_per_sec'])
+
+
+def load_average():
+  return os.getloadavg()[0]
+
+
+# ---------------------------------------------------------------------------
+# Workers (run inside the subprocess).
+
+
+def _peak_rss_mb():
+  # ru_maxrss is in KiB on Linux.
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _time_steps(run_step, spec):
+  for _ in range(spec['warmup']):
+    run_step()
+  times = []
+  for _ in range(spec['steps']):
+    start = time.perf_counter()
+    run_step()
+    times.append(time.perf_counter() - start)
+  median = statistics.median(times)
+  return dict(images_per_sec=spec['batch_size'] / median,
+              step_ms=1000 * median, peak_rss_mb=_peak_rss_mb())
+
+
+def _random_batch(spec):
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  rng = np.random.RandomState(0)
+  images = rng.uniform(-1, 1, (spec['batch_size'], spec['image_size'],
+                               spec['image_size'], spec['channels']))
+  labels = rng.randint(0, spec['num_classes'], spec['batch_size'])
+  return images.astype(np.float32), labels.astype(np.int64)
+
+
+def _import_slim():
+  sys.path.insert(0, ROOT)
+  import tf_compat  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  tf.disable_eager_execution()
+  return tf
+
+
+def _session_config(tf, spec):
+  config = tf.ConfigProto()
+  if spec['xla']:
+    config.graph_options.optimizer_options.global_jit_level = (
+        tf.OptimizerOptions.ON_1)
+  return config
+
+
+def slim_train(spec):
+  """Our network: forward, backward, momentum update, BatchNorm updates."""
+  tf = _import_slim()
+  import tf_slim as slim  # pylint: disable=g-import-not-at-top
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  images, labels = _random_batch(spec)
+  network_fn = nets_factory.get_network_fn(
+      spec['model_name'], spec['num_classes'], weight_decay=1e-4,
+      is_training=True)
+  kwargs = {'memory_efficient': True} if spec['memory_efficient'] else {}
+  logits, _ = network_fn(tf.constant(images), **kwargs)
+  tf.losses.sparse_softmax_cross_entropy(tf.constant(labels), logits)
+  optimizer = tf.train.MomentumOptimizer(0.01, 0.9)
+  train_op = slim.learning.create_train_op(tf.losses.get_total_loss(),
+                                           optimizer)
+  with tf.Session(config=_session_config(tf, spec)) as sess:
+    sess.run(tf.global_variables_initializer())
+    return _time_steps(lambda: sess.run(train_op), spec)
+
+
+def slim_infer(spec):
+  """Our network frozen (variables folded into constants), as exported."""
+  tf = _import_slim()
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  images, _ = _random_batch(spec)
+  with tf.Graph().as_default():
+    network_fn = nets_factory.get_network_fn(spec['model_name'],
+                                             spec['num_classes'])
+    placeholder = tf.placeholder(tf.float32, [None] + list(images.shape[1:]),
+                                 name='input')
+    _, end_points = network_fn(placeholder)
+    output_name = end_points['Predictions'].op.name
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      frozen = tf.graph_util.convert_variables_to_constants(
+          sess, sess.graph.as_graph_def(), [output_name])
+  with tf.Graph().as_default() as graph:
+    tf.import_graph_def(frozen, name='')
+    output = graph.get_tensor_by_name(output_name + ':0')
+    with tf.Session(config=_session_config(tf, spec)) as sess:
+      return _time_steps(lambda: sess.run(output, {'input:0': images}), spec)
+
+
+def _keras_model(spec):
+  import keras  # pylint: disable=g-import-not-at-top
+  return keras.applications.DenseNet121(
+      weights=None, classes=spec['num_classes'],
+      input_shape=(spec['image_size'], spec['image_size'], spec['channels']))
+
+
+def keras_train(spec):
+  """Keras 3 DenseNet121 with its compiled train step (oneDNN as TF sets)."""
+  model = _keras_model(spec)
+  model.compile(optimizer='sgd', loss='sparse_categorical_crossentropy',
+                jit_compile=spec['xla'])
+  images, labels = _random_batch(spec)
+  return _time_steps(lambda: model.train_on_batch(images, labels), spec)
+
+
+def keras_infer(spec):
+  model = _keras_model(spec)
+  model.compile(jit_compile=spec['xla'])
+  images, _ = _random_batch(spec)
+  return _time_steps(lambda: model.predict_on_batch(images), spec)
+
+
+def baseline(spec):
+  """TensorFlow and tf_slim imported, one trivial session run: the fixed
+  memory every measurement carries, subtracted for memory per image."""
+  del spec
+  tf = _import_slim()
+  import tf_slim  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+  with tf.Session() as sess:
+    sess.run(tf.constant(1.0) + 1.0)
+  return dict(images_per_sec=0.0, peak_rss_mb=_peak_rss_mb())
+
+
+WORKERS = dict(baseline=baseline, slim_train=slim_train, slim_infer=slim_infer,
+               keras_train=keras_train, keras_infer=keras_infer)
+
+
+def main():
+  spec = json.loads(sys.argv[1])
+  result = WORKERS[spec['kind']](spec)
+  print(json.dumps(result))
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,99 @@
+r"""Our DenseNet-121 against Keras' DenseNet121: images/sec and peak memory.
+
+Training (forward, backward, momentum update) and inference (our frozen
+graph against Keras' compiled predict step) on random input, each
+measurement in its own process, the sides alternated round by round so that
+other load on a shared machine hits both. Prints the best round of each side
+and the ratios to Keras, plus the load average, as a Markdown table.
+
+  .venv/bin/python benchmarks/densenet_vs_keras.py            # ~6 min, 2 cores
+  .venv/bin/python benchmarks/densenet_vs_keras.py --rounds=3 --steps=20
+
+torchvision is not measured here: torch is not a dependency of this
+repository (docs/performance.md gives the issue's torchvision figures).
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+import benchmark_lib  # noqa: E402
+
+flags.DEFINE_string('model_name', 'densenet121', 'Our registered network.')
+flags.DEFINE_integer('train_batch_size', 16, 'Images per training step.')
+flags.DEFINE_integer('infer_batch_size', 32, 'Images per inference step.')
+flags.DEFINE_integer('image_size', 224, 'Height and width of the input.')
+flags.DEFINE_integer('num_classes', 200, 'Classes of the classifier.')
+flags.DEFINE_integer('rounds', 2, 'Alternating rounds; the best one counts.')
+flags.DEFINE_integer('steps', 10, 'Timed steps per measurement (median).')
+flags.DEFINE_integer('warmup', 3, 'Untimed steps first.')
+flags.DEFINE_bool('memory_efficient', True,
+                  'Also measure our training with memory_efficient=True.')
+flags.DEFINE_bool('xla', False,
+                  'Also measure both sides with XLA (jit) compilation.')
+FLAGS = flags.FLAGS
+
+
+def _specs():
+  """(label, spec) pairs; the Keras rows are the references."""
+  common = dict(image_size=FLAGS.image_size, num_classes=FLAGS.num_classes,
+                steps=FLAGS.steps, warmup=FLAGS.warmup)
+  train = dict(common, batch_size=FLAGS.train_batch_size)
+  infer = dict(common, batch_size=FLAGS.infer_batch_size)
+  ours = dict(model_name=FLAGS.model_name)
+  rows = [
+      ('train', 'Keras DenseNet121', dict(train, kind='keras_train')),
+      ('train', 'ours', dict(train, kind='slim_train', **ours)),
+  ]
+  if FLAGS.memory_efficient:
+    rows.append(('train', 'ours, memory_efficient',
+                 dict(train, kind='slim_train', memory_efficient=True,
+                      **ours)))
+  if FLAGS.xla:
+    rows.append(('train', 'Keras, XLA',
+                 dict(train, kind='keras_train', xla=True)))
+    rows.append(('train', 'ours, XLA',
+                 dict(train, kind='slim_train', xla=True, **ours)))
+  rows += [
+      ('infer', 'Keras DenseNet121', dict(infer, kind='keras_infer')),
+      ('infer', 'ours (frozen graph)', dict(infer, kind='slim_infer', **ours)),
+  ]
+  return rows
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Unknown arguments: %s' % ' '.join(argv[1:]))
+  rows = _specs()
+  load_before = benchmark_lib.load_average()
+  results = benchmark_lib.alternate([spec for _, _, spec in rows],
+                                    FLAGS.rounds)
+  load_after = benchmark_lib.load_average()
+  print('\n%s, batch %d (train) / %d (inference), %dx%d, %d classes, '
+        'best of %d alternated rounds; load average %.1f before, %.1f after, '
+        '%d cores\n' % (FLAGS.model_name, FLAGS.train_batch_size,
+                        FLAGS.infer_batch_size, FLAGS.image_size,
+                        FLAGS.image_size, FLAGS.num_classes, FLAGS.rounds,
+                        load_before, load_after, os.cpu_count()))
+  print('| mode | model | images/sec | vs Keras | peak RSS (MB) | all rounds |')
+  print('|---|---|---|---|---|---|')
+  reference = {}
+  for (mode, label, _), runs in zip(rows, results):
+    top = benchmark_lib.best(runs)
+    if 'error' in top:
+      print('| %s | %s | failed: %s | | | |' % (mode, label, top['error']))
+      continue
+    reference.setdefault(mode, top['images_per_sec'])
+    print('| %s | %s | %.2f | %.2fx | %.0f | %s |' % (
+        mode, label, top['images_per_sec'],
+        top['images_per_sec'] / reference[mode], top['peak_rss_mb'],
+        ' '.join('%.2f' % r['images_per_sec'] for r in runs
+                 if 'error' not in r)))
+
+
+if __name__ == '__main__':
+  app.run(main)
