@@ -112,6 +112,14 @@ flags.DEFINE_bool('memory_efficient', False,
                   'concat-BN-ReLU-1x1 conv in the backward pass instead of '
                   'keeping it (less memory, some extra time; same '
                   'checkpoints). See docs/performance.md.')
+flags.DEFINE_bool('xla', False,
+                  'Compile the training step with XLA (auto-clustering). '
+                  'Meant for GPUs; on CPU it measured slower than '
+                  'TensorFlow\'s oneDNN kernels (docs/performance.md).')
+flags.DEFINE_bool('mixed_precision', False,
+                  'GPU: compute in float16 where safe (grappler\'s automatic '
+                  'mixed precision) with dynamic loss scaling; variables and '
+                  'checkpoints stay float32. No effect on the numbers on CPU.')
 flags.DEFINE_integer('max_number_of_steps', None,
                      'The maximum number of training steps; None trains '
                      'until stopped.')

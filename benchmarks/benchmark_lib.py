@@ -26,32 +26,34 @@ DEFAULTS = dict(batch_size=16, image_size=224, num_classes=200, steps=10,
                 warmup=3, memory_efficient=False, xla=False, channels=3)
 
 
-def run_isolated(spec, python=sys.executable, timeout=1800, env=None):
+def run_isolated(spec, timeout=1800):
   """Runs one measurement in a new process; returns its result dict.
 
   Args:
-    spec: dict with 'kind' (a key of WORKERS) and overrides of DEFAULTS.
-    python: interpreter to run it with.
+    spec: dict with 'kind' (a key of WORKERS) and overrides of DEFAULTS;
+      optional 'python' (the interpreter, e.g. one with torch installed) and
+      'env' (variables to set, e.g. {'TF_ENABLE_ONEDNN_OPTS': '0'}).
     timeout: seconds before the measurement counts as failed.
-    env: environment variables to set for it (e.g. TF_ENABLE_ONEDNN_OPTS).
 
   Returns:
     The worker's dict (images_per_sec, peak_rss_mb, ...), or a dict with an
     'error' line if the process failed.
   """
   full_spec = dict(DEFAULTS, **spec)
+  python = full_spec.pop('python', None) or sys.executable
+  env = dict(os.environ, **full_spec.pop('env', None) or {})
   try:
     done = subprocess.run(
         [python, os.path.abspath(__file__), json.dumps(full_spec)],
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-        env=dict(os.environ, **(env or {})))
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
   except subprocess.TimeoutExpired:
     return dict(full_spec, error='timed out after %d s' % timeout)
   for line in reversed(done.stdout.splitlines()):
     if line.startswith('{'):
       return dict(full_spec, **json.loads(line))
   error_lines = [l for l in done.stderr.splitlines() if l.strip()]
-  return dict(full_spec, error=(error_lines or ['exit %d' % done.returncode])[-1])
+  return dict(full_spec,
+              error=(error_lines or ['exit %d' % done.returncode])[-1])
 
 
 def alternate(specs, rounds):
@@ -188,6 +190,63 @@ def keras_infer(spec):
   return _time_steps(lambda: model.predict_on_batch(images), spec)
 
 
+def _torch_model(spec):
+  """torchvision's DenseNet-121, or the CIFAR DenseNet-BC (L=100, k=12) with
+  the paper's 3x3 stem when spec['model_name'] says so."""
+  import torch  # pylint: disable=g-import-not-at-top
+  from torchvision.models import densenet  # pylint: disable=g-import-not-at-top
+  if spec['model_name'] == 'densenet_bc100_k12':
+    model = densenet.DenseNet(growth_rate=12, block_config=(16, 16, 16),
+                              num_init_features=24,
+                              num_classes=spec['num_classes'],
+                              memory_efficient=spec['memory_efficient'])
+    model.features.conv0 = torch.nn.Conv2d(spec['channels'], 24, 3, padding=1,
+                                           bias=False)
+    model.features.pool0 = torch.nn.Identity()
+  else:
+    model = densenet.densenet121(weights=None,
+                                 num_classes=spec['num_classes'],
+                                 memory_efficient=spec['memory_efficient'])
+  return model
+
+
+def _torch_batch(spec):
+  import torch  # pylint: disable=g-import-not-at-top
+  images, labels = _random_batch(spec)
+  return (torch.from_numpy(images.transpose(0, 3, 1, 2).copy()),
+          torch.from_numpy(labels))
+
+
+def torch_train(spec):
+  """torchvision, eager training step (run with an interpreter that has
+  torch; torch is never a dependency of this repository)."""
+  import torch  # pylint: disable=g-import-not-at-top
+  model = _torch_model(spec).train()
+  optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,
+                              weight_decay=1e-4)
+  images, labels = _torch_batch(spec)
+  loss_fn = torch.nn.CrossEntropyLoss()
+
+  def step():
+    optimizer.zero_grad(set_to_none=True)
+    loss_fn(model(images), labels).backward()
+    optimizer.step()
+  result = _time_steps(step, spec)
+  result['threads'] = torch.get_num_threads()
+  return result
+
+
+def torch_infer(spec):
+  import torch  # pylint: disable=g-import-not-at-top
+  model = _torch_model(spec).eval()
+  images, _ = _torch_batch(spec)
+
+  def step():
+    with torch.inference_mode():
+      model(images)
+  return _time_steps(step, spec)
+
+
 def baseline(spec):
   """TensorFlow and tf_slim imported, one trivial session run: the fixed
   memory every measurement carries, subtracted for memory per image."""
@@ -200,7 +259,8 @@ def baseline(spec):
 
 
 WORKERS = dict(baseline=baseline, slim_train=slim_train, slim_infer=slim_infer,
-               keras_train=keras_train, keras_infer=keras_infer)
+               keras_train=keras_train, keras_infer=keras_infer,
+               torch_train=torch_train, torch_infer=torch_infer)
 
 
 def main():

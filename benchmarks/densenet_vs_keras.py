@@ -9,8 +9,16 @@ and the ratios to Keras, plus the load average, as a Markdown table.
   .venv/bin/python benchmarks/densenet_vs_keras.py            # ~6 min, 2 cores
   .venv/bin/python benchmarks/densenet_vs_keras.py --rounds=3 --steps=20
 
-torchvision is not measured here: torch is not a dependency of this
-repository (docs/performance.md gives the issue's torchvision figures).
+torchvision's densenet121 joins the comparison when an interpreter with
+torch and torchvision is given (torch is never a dependency of this
+repository; see docs/performance.md for how we install it beside it):
+
+  .venv/bin/python benchmarks/densenet_vs_keras.py \
+      --torch_python=/tmp/torchvenv/bin/python
+
+Keras runs with TF_ENABLE_ONEDNN_OPTS=1 (its best setting on CPUs where
+TensorFlow leaves oneDNN off); --keras_default adds a row with TensorFlow's
+own default.
 """
 
 import os
@@ -35,7 +43,15 @@ flags.DEFINE_bool('memory_efficient', True,
                   'Also measure our training with memory_efficient=True.')
 flags.DEFINE_bool('xla', False,
                   'Also measure both sides with XLA (jit) compilation.')
+flags.DEFINE_string('torch_python', None,
+                    'Python interpreter with torch + torchvision installed; '
+                    'adds torchvision densenet121 rows.')
+flags.DEFINE_bool('keras_default', False,
+                  'Also measure Keras with TensorFlow\'s default oneDNN '
+                  'setting for this CPU.')
 FLAGS = flags.FLAGS
+
+ONEDNN_ON = {'TF_ENABLE_ONEDNN_OPTS': '1'}
 
 
 def _specs():
@@ -45,23 +61,35 @@ def _specs():
   train = dict(common, batch_size=FLAGS.train_batch_size)
   infer = dict(common, batch_size=FLAGS.infer_batch_size)
   ours = dict(model_name=FLAGS.model_name)
-  rows = [
-      ('train', 'Keras DenseNet121', dict(train, kind='keras_train')),
-      ('train', 'ours', dict(train, kind='slim_train', **ours)),
-  ]
+  keras_train = dict(train, kind='keras_train', env=ONEDNN_ON)
+  keras_infer = dict(infer, kind='keras_infer', env=ONEDNN_ON)
+  torch = dict(model_name='densenet121', python=FLAGS.torch_python)
+  rows = [('train', 'Keras DenseNet121 (oneDNN on)', keras_train),
+          ('train', 'ours', dict(train, kind='slim_train', **ours))]
+  if FLAGS.keras_default:
+    rows.append(('train', 'Keras DenseNet121 (TF default)',
+                 dict(keras_train, env={})))
+  if FLAGS.torch_python:
+    rows.append(('train', 'torchvision densenet121',
+                 dict(train, kind='torch_train', **torch)))
   if FLAGS.memory_efficient:
     rows.append(('train', 'ours, memory_efficient',
                  dict(train, kind='slim_train', memory_efficient=True,
                       **ours)))
+    if FLAGS.torch_python:
+      rows.append(('train', 'torchvision, memory_efficient',
+                   dict(train, kind='torch_train', memory_efficient=True,
+                        **torch)))
   if FLAGS.xla:
-    rows.append(('train', 'Keras, XLA',
-                 dict(train, kind='keras_train', xla=True)))
+    rows.append(('train', 'Keras, XLA', dict(keras_train, xla=True)))
     rows.append(('train', 'ours, XLA',
                  dict(train, kind='slim_train', xla=True, **ours)))
-  rows += [
-      ('infer', 'Keras DenseNet121', dict(infer, kind='keras_infer')),
-      ('infer', 'ours (frozen graph)', dict(infer, kind='slim_infer', **ours)),
-  ]
+  rows += [('infer', 'Keras DenseNet121 (oneDNN on)', keras_infer),
+           ('infer', 'ours (frozen graph)',
+            dict(infer, kind='slim_infer', **ours))]
+  if FLAGS.torch_python:
+    rows.append(('infer', 'torchvision densenet121',
+                 dict(infer, kind='torch_infer', **torch)))
   return rows
 
 

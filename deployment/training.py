@@ -33,6 +33,7 @@ import time
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
+from tensorflow.core.protobuf import rewriter_config_pb2
 
 import common_flags
 from common_flags import UserError
@@ -544,6 +545,29 @@ def _memory_efficient_pipeline(pipeline, model_name):
   return pipeline._replace(network_fn=efficient_fn)
 
 
+def session_config_from_flags(flags_obj):
+  """The tf.ConfigProto for --xla, --mixed_precision and distributed runs."""
+  config = tf.ConfigProto()
+  if flags_obj.num_ps_tasks > 0:
+    # A worker only talks to the ps and itself, never waits for its peers.
+    config.device_filters.extend(
+        ['/job:ps', '/job:worker/task:%d' % flags_obj.task])
+  if getattr(flags_obj, 'xla', False):
+    config.graph_options.optimizer_options.global_jit_level = (
+        tf.OptimizerOptions.ON_1)
+    # Auto-clustering skips CPU ops unless asked; read when the first
+    # session optimises its graph, so setting it here is early enough.
+    xla_flags = os.environ.get('TF_XLA_FLAGS', '')
+    if '--tf_xla_cpu_global_jit' not in xla_flags:
+      os.environ['TF_XLA_FLAGS'] = (xla_flags + ' --tf_xla_cpu_global_jit'
+                                   ).strip()
+  if getattr(flags_obj, 'mixed_precision', False):
+    # The rewrite only touches ops placed on a GPU; CPU graphs are unchanged.
+    config.graph_options.rewrite_options.auto_mixed_precision = (
+        rewriter_config_pb2.RewriterConfig.ON)
+  return config
+
+
 def _build_and_train(flags_obj, master):
   """Builds the graph in the default graph and runs slim.learning.train."""
   config = deployment_config_from_flags(flags_obj)
@@ -578,6 +602,9 @@ def _build_and_train(flags_obj, master):
     learning_rate = configure_learning_rate(flags_obj, num_samples,
                                             global_step, images_per_step)
     optimizer = configure_optimizer(flags_obj, learning_rate)
+    if getattr(flags_obj, 'mixed_precision', False):
+      optimizer = tf.train.experimental.MixedPrecisionLossScaleOptimizer(
+          optimizer, 'dynamic')
     if flags_obj.sync_replicas:
       optimizer = tf.train.SyncReplicasOptimizer(
           optimizer,
@@ -607,11 +634,7 @@ def _build_and_train(flags_obj, master):
   step_fn = ProgressStep(learning_rate, images_per_step, num_samples,
                          flags_obj.max_number_of_steps,
                          flags_obj.log_every_n_steps)
-  session_config = None
-  if flags_obj.num_ps_tasks > 0:
-    # A worker only talks to the ps and itself, never waits for its peers.
-    session_config = tf.ConfigProto(device_filters=[
-        '/job:ps', '/job:worker/task:%d' % flags_obj.task])
+  session_config = session_config_from_flags(flags_obj)
   loss = slim.learning.train(
       train_op,
       logdir=flags_obj.train_dir,

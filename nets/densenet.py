@@ -142,8 +142,12 @@ def densenet_arg_scope(weight_decay=1e-4,
       return scope
 
 
+def _has_dropout(keep_prob):
+  return keep_prob is not None and keep_prob < 1.0
+
+
 def _dropout(net, keep_prob):
-  if keep_prob is None or keep_prob >= 1.0:
+  if not _has_dropout(keep_prob):
     return net
   return slim.dropout(net, keep_prob)
 
@@ -166,8 +170,9 @@ def conv_block(features, growth_rate, bottleneck=True, dropout_keep_prob=None,
     growth_rate: k, the number of feature maps this layer adds.
     bottleneck: put a 1x1 conv with 4k outputs before the 3x3 conv.
     dropout_keep_prob: dropout after each conv; None or 1.0 for none.
-    memory_efficient: recompute concat-BN-ReLU-1x1 conv in the backward pass
-      instead of keeping its activations (see `_recomputed_bottleneck`).
+    memory_efficient: recompute concat-BN-ReLU-1x1 conv (and x2's BN-ReLU)
+      in the backward pass instead of keeping their activations (see
+      `_memory_efficient_layer`).
       Same variables and the same gradients; only with `bottleneck`.
     scope: variable scope, e.g. 'conv_block1'.
 
@@ -176,14 +181,40 @@ def conv_block(features, growth_rate, bottleneck=True, dropout_keep_prob=None,
   """
   with tf.variable_scope(scope, 'conv_block', features):
     if bottleneck and memory_efficient:
-      net = _recomputed_bottleneck(features, 4 * growth_rate)
-      net = _dropout(net, dropout_keep_prob)
-    else:
-      net = tf.concat(features, axis=3) if len(features) > 1 else features[0]
-      if bottleneck:
-        net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob,
-                           scope='x1')
+      return _memory_efficient_layer(features, growth_rate, dropout_keep_prob)
+    net = _concat(features)
+    if bottleneck:
+      net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob,
+                         scope='x1')
     return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
+
+
+def _memory_efficient_layer(features, growth_rate, dropout_keep_prob):
+  """conv_block's bottleneck layer with its wide activations recomputed.
+
+  Without dropout between the two convs, the recomputed part runs on through
+  x2's BN-ReLU, so the layer keeps only the ReLU output its 3x3 conv needs
+  (4k channels) instead of also the 1x1 conv output. With dropout it stops
+  after the 1x1 conv: a recomputed dropout would draw a different mask.
+  """
+  def bottleneck(inputs):
+    net = _concat(inputs)
+    net = bn_relu_conv(net, 4 * growth_rate, 1, scope='x1')
+    if not _has_dropout(dropout_keep_prob):
+      with tf.variable_scope('x2'):
+        net = slim.batch_norm(net, activation_fn=tf.nn.relu)
+    return net
+
+  net = recompute_in_backward(bottleneck, features)
+  if not _has_dropout(dropout_keep_prob):
+    with tf.variable_scope('x2'):
+      return slim.conv2d(net, growth_rate, 3)
+  net = _dropout(net, dropout_keep_prob)
+  return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
+
+
+def _concat(features):
+  return tf.concat(features, axis=3) if len(features) > 1 else features[0]
 
 
 @contextlib.contextmanager
@@ -199,29 +230,27 @@ def _no_new_update_ops():
   del update_ops[num_before:]
 
 
-def _concat_bn_relu_conv(features, num_outputs):
-  net = tf.concat(features, axis=3) if len(features) > 1 else features[0]
-  return bn_relu_conv(net, num_outputs, 1, scope='x1')
+def recompute_in_backward(build, inputs):
+  """Runs `build(inputs)` without keeping its activations for the backward.
 
-
-def _recomputed_bottleneck(features, num_outputs):
-  """concat-BN-ReLU-1x1 conv ('x1') whose activations are not kept.
-
-  The concatenation and its normalised copy grow with every layer, so keeping
-  them for the backward pass makes a dense block's memory quadratic in its
-  depth. Here the forward pass frees them as soon as the 1x1 conv has run,
-  and the gradient function builds them again from the (kept) input features,
-  once the gradient of this layer's output exists, and differentiates that
-  copy. The copy reuses the variables, so checkpoints are interchangeable
-  with the default mode; in training it normalises with the same batch
-  statistics, so the gradients are the same.
+  The concatenation of a dense layer's inputs and its normalised copy grow
+  with every layer, so keeping them for the backward pass makes a dense
+  block's memory quadratic in its depth. Here the forward pass frees them as
+  soon as `build`'s output exists, and the gradient function builds them
+  again from the (kept) inputs, once the gradient of the output exists, and
+  differentiates that copy (Pleiss et al., "Memory-Efficient Implementation
+  of DenseNets", 2017). The copy reuses the variables, so checkpoints are
+  interchangeable with the default mode; in training it normalises with the
+  same batch statistics, so the gradients are the same.
 
   Args:
-    features: list of the block input and all earlier layers' outputs.
-    num_outputs: channels of the 1x1 conv (4 * growth rate).
+    inputs: list of tensors (a dense layer's input feature maps).
+    build: function of a list like `inputs` returning one tensor; it may
+      create variables and BatchNorm updates (made once, in the forward
+      pass) but nothing random.
 
   Returns:
-    The 1x1 conv output, before dropout.
+    build(inputs).
   """
   var_scope = tf.get_variable_scope()
   # The gradient is built outside the network's arg scope (is_training,
@@ -229,51 +258,91 @@ def _recomputed_bottleneck(features, num_outputs):
   layer_args = slim.current_arg_scope()
 
   @tf.custom_gradient
-  def bottleneck(*inputs):
-    output = _concat_bn_relu_conv(list(inputs), num_outputs)
+  def recomputed_segment(*segment_inputs):
+    output = build(list(segment_inputs))
 
     def grad_fn(output_grad, variables=None):
       # A data dependency on the incoming gradient (a control dependency
       # could be pruned by graph rewrites) keeps the copy from being built
-      # during the forward pass, which would keep it alive after all.
+      # during the forward pass, which would keep it alive after all. One
+      # input suffices: every recomputed op depends on all of them.
       first = tf.reshape(output_grad, [-1])[0]
       zero = tf.stop_gradient(
           tf.where(tf.math.is_nan(first), first, tf.zeros_like(first)))
-      later_inputs = [x + zero for x in inputs]
+      later_inputs = list(segment_inputs)
+      later_inputs[-1] += zero
       with tf.variable_scope(var_scope, reuse=True), \
           slim.arg_scope(layer_args), _no_new_update_ops():
-        recomputed = _concat_bn_relu_conv(later_inputs, num_outputs)
+        recomputed = build(later_inputs)
       variables = list(variables or [])
+      # Partial derivatives: later inputs may be computed from earlier ones
+      # (a transition's inputs are a whole block), and those paths belong to
+      # the layers that made them, not to this segment.
       grads = tf.gradients(recomputed, later_inputs + variables,
-                           grad_ys=output_grad)
-      return grads[:len(inputs)], grads[len(inputs):]
+                           grad_ys=output_grad, stop_gradients=later_inputs)
+      return grads[:len(segment_inputs)], grads[len(segment_inputs):]
 
     return output, grad_fn
 
-  return bottleneck(*features)
+  return recomputed_segment(*inputs)
 
 
 def dense_block(inputs, num_layers, growth_rate, bottleneck=True,
                 dropout_keep_prob=None, memory_efficient=False, scope=None,
-                end_points=None):
-  """`num_layers` dense layers; returns their concatenation with `inputs`."""
+                end_points=None, as_features=False):
+  """`num_layers` dense layers; returns their concatenation with `inputs`.
+
+  With `as_features` it returns the list [inputs, layer 1, ...] instead, for
+  a memory-efficient transition_block that concatenates them itself.
+  """
   with tf.variable_scope(scope, 'dense_block', [inputs]) as sc:
     features = [inputs]
     for i in range(num_layers):
       name = 'conv_block%d' % (i + 1)
+      if memory_efficient and bottleneck:
+        features = _gradient_chain(features)
       features.append(conv_block(features, growth_rate, bottleneck,
                                  dropout_keep_prob, memory_efficient,
                                  scope=name))
       _record(end_points, sc, name, features[-1])
     net = tf.concat(features, axis=3)
     _record(end_points, sc, None, net)
-    return net
+    return features if as_features else net
 
 
-def transition_block(inputs, num_outputs, dropout_keep_prob=None, scope=None):
-  """BN-ReLU-1x1 conv to `num_outputs` channels, then 2x2 average pool."""
+def _gradient_chain(features):
+  """The same tensors, passed through one identity op per dense layer.
+
+  Every later layer adds a partial gradient to each feature map. Left to
+  tf.gradients, a map's partials are all kept until the last of them exists
+  and then summed, which takes memory quadratic in the block depth. Reading
+  each layer's inputs from the previous layer's identity op gives every
+  partial a next hop where it is added at once, so at most one running sum
+  per map is alive. The forward pass copies nothing.
+  """
+  return list(tf.identity_n(features, name='gradient_chain'))
+
+
+def transition_block(inputs, num_outputs, dropout_keep_prob=None,
+                     memory_efficient=False, scope=None):
+  """BN-ReLU-1x1 conv to `num_outputs` channels, then 2x2 average pool.
+
+  `inputs` is the dense block's output, or the list of its feature maps; with
+  a list and `memory_efficient`, the concat-BN-ReLU is recomputed in the
+  backward pass as in the dense layers (the block's full-width concatenation
+  and its normalised copy are the largest tensors a block leaves behind).
+  """
   with tf.variable_scope(scope, 'transition_block', [inputs]):
-    net = bn_relu_conv(inputs, num_outputs, 1, dropout_keep_prob, scope='blk')
+    if memory_efficient and isinstance(inputs, list):
+      net = recompute_in_backward(
+          lambda features: bn_relu_conv(_concat(features), num_outputs, 1,
+                                        scope='blk'), inputs)
+      net = _dropout(net, dropout_keep_prob)
+    else:
+      if isinstance(inputs, list):
+        inputs = tf.concat(inputs, axis=3)
+      net = bn_relu_conv(inputs, num_outputs, 1, dropout_keep_prob,
+                         scope='blk')
     return slim.avg_pool2d(net, 2, stride=2, padding='VALID')
 
 
@@ -281,13 +350,16 @@ def _symmetric_pad(net, amount):
   return tf.pad(net, [[0, 0], [amount, amount], [amount, amount], [0, 0]])
 
 
-def stem(images, num_outputs, stem_type, end_points=None):
+def stem(images, num_outputs, stem_type, end_points=None,
+         memory_efficient=False):
   """The layers before the first dense block.
 
   'imagenet': 7x7/2 conv, BN-ReLU, 3x3/2 max pool (1/4 resolution).
   'cifar': one 3x3 conv (full resolution; the first dense layer's BN-ReLU
     follows).
   'early_downsampling': 3x3 conv, BN-ReLU, 3x3/2 max pool (1/2 resolution).
+  With `memory_efficient`, BN-ReLU-pool is recomputed in the backward pass:
+  it would keep two full-resolution copies of the conv output.
   """
   scope = tf.get_variable_scope()
   if stem_type == 'imagenet':
@@ -298,10 +370,17 @@ def stem(images, num_outputs, stem_type, end_points=None):
   _record(end_points, scope, 'conv1', net)
   if stem_type == 'cifar':
     return net
-  net = slim.batch_norm(net, activation_fn=tf.nn.relu)
-  # Zero padding is neutral for a max pool after a ReLU.
-  net = slim.max_pool2d(_symmetric_pad(net, 1), 3, stride=2, padding='VALID',
-                        scope='pool1')
+
+  def bn_relu_pool(inputs):
+    net = slim.batch_norm(inputs[0], activation_fn=tf.nn.relu)
+    # Zero padding is neutral for a max pool after a ReLU.
+    return slim.max_pool2d(_symmetric_pad(net, 1), 3, stride=2,
+                           padding='VALID', scope='pool1')
+
+  if memory_efficient:
+    net = recompute_in_backward(bn_relu_pool, [net])
+  else:
+    net = bn_relu_pool([net])
   _record(end_points, scope, 'pool1', net)
   return net
 
@@ -328,8 +407,9 @@ def densenet_from_config(images, config, num_classes, is_training=False,
       the blocks and transitions (the paper's scheme); 1.0 disables it.
     scope: variable scope of the network.
     reuse: whether to reuse the variables of `scope`.
-    memory_efficient: recompute each dense layer's concat-BN-ReLU-1x1 conv in
-      the backward pass instead of storing it: training memory grows about
+    memory_efficient: recompute each dense layer's concat-BN-ReLU-1x1 conv
+      (and the transitions' concat-BN-ReLU, the stem's BN-ReLU-pool) in the
+      backward pass instead of storing it: training memory grows about
       linearly instead of quadratically with block depth, for some extra
       time. Same variables (checkpoints interchangeable) and gradients.
       Bottleneck ("B") networks only; the others ignore it.
@@ -347,19 +427,23 @@ def densenet_from_config(images, config, num_classes, is_training=False,
   with tf.variable_scope(scope, 'densenet', [images], reuse=reuse) as sc:
     with slim.arg_scope([slim.batch_norm, slim.dropout],
                         is_training=is_training):
+      memory_efficient = memory_efficient and config.bottleneck
       net = stem(images, config.num_initial_features, config.stem,
-                 end_points)
+                 end_points, memory_efficient)
       num_features = config.num_initial_features
       for i, num_layers in enumerate(config.block_layers):
+        last_block = i + 1 == len(config.block_layers)
         net = dense_block(net, num_layers, config.growth_rate,
                           config.bottleneck, dropout_keep_prob,
                           memory_efficient,
                           scope='dense_block%d' % (i + 1),
-                          end_points=end_points)
+                          end_points=end_points,
+                          as_features=memory_efficient and not last_block)
         num_features += num_layers * config.growth_rate
-        if i + 1 < len(config.block_layers):
+        if not last_block:
           num_features = int(num_features * config.compression)
           net = transition_block(net, num_features, dropout_keep_prob,
+                                 memory_efficient,
                                  scope='transition_block%d' % (i + 1))
           _record(end_points, sc, 'transition_block%d' % (i + 1), net)
       with tf.variable_scope('final_block', values=[net]):

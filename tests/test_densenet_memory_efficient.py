@@ -1,6 +1,6 @@
 """nets/densenet.py memory-efficient mode: same variables, same gradients.
 
-Peak memory is measured in benchmarks/densenet_memory.py (each measurement in
+Peak memory is measured in benchmarks/densenet_memory_sweep.py (each measurement in
 its own process); here we check the graph property that makes it low: no
 gradient op reads a dense layer's forward concatenation.
 """
@@ -27,11 +27,11 @@ def _images():
       np.float32)
 
 
-def _build_small(memory_efficient, is_training):
+def _build_small(memory_efficient, is_training, config=SMALL_CONFIG):
   images = tf.constant(_images())
   with slim.arg_scope(densenet.densenet_arg_scope()):
     logits, _ = densenet.densenet_from_config(
-        images, SMALL_CONFIG, 5, is_training=is_training,
+        images, config, 5, is_training=is_training,
         memory_efficient=memory_efficient)
   # A loss whose gradient differs per logit, so every path is exercised.
   loss = tf.reduce_sum(logits * tf.range(1.0, 6.0)) + tf.reduce_sum(
@@ -39,11 +39,11 @@ def _build_small(memory_efficient, is_training):
   return images, loss
 
 
-def _run_small(memory_efficient, is_training):
+def _run_small(memory_efficient, is_training, config=SMALL_CONFIG):
   """Gradients (images first) and moving statistics after one update."""
   with tf.Graph().as_default():
     tf.set_random_seed(7)
-    images, loss = _build_small(memory_efficient, is_training)
+    images, loss = _build_small(memory_efficient, is_training, config)
     variables = tf.trainable_variables()
     grads = tf.gradients(loss, [images] + variables)
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
@@ -56,11 +56,20 @@ def _run_small(memory_efficient, is_training):
     return [v.op.name for v in variables], grad_values, len(update_ops), moving
 
 
-@pytest.mark.parametrize('is_training', [True, False])
-def test_gradients_equal_default_path(is_training):
+# With dropout between the convs only the 1x1 part is recomputed (a second
+# dropout would draw another mask); dropout is off when not training, which
+# is what makes the gradients comparable.
+WITH_DROPOUT = SMALL_CONFIG._replace(dropout_keep_prob=0.8)
+
+
+@pytest.mark.parametrize('is_training,config', [
+    (True, SMALL_CONFIG), (False, SMALL_CONFIG), (False, WITH_DROPOUT),
+    (True, SMALL_CONFIG._replace(stem='early_downsampling'))])
+def test_gradients_equal_default_path(is_training, config):
   names, default_grads, default_updates, default_moving = _run_small(
-      False, is_training)
-  names_me, me_grads, me_updates, me_moving = _run_small(True, is_training)
+      False, is_training, config)
+  names_me, me_grads, me_updates, me_moving = _run_small(True, is_training,
+                                                         config)
   assert names == names_me
   assert len(default_grads) == len(names) + 1
   for name, expected, actual in zip(['images'] + names, default_grads,
@@ -116,30 +125,36 @@ def _is_gradient_op(op):
   return op.name.startswith('gradients')
 
 
-def _forward_bottleneck_activations(graph):
-  """Forward concat, BatchNorm and ReLU ops of every dense layer's 'x1'."""
-  return [op for op in graph.get_operations()
-          if not _is_gradient_op(op) and '/conv_block' in op.name and (
-              op.type == 'ConcatV2' or
-              ('/x1/' in op.name and op.type in ('FusedBatchNormV3', 'Relu')))]
+# The stem's BN-ReLU-pool is recomputed too; this stem has one.
+POOLED_STEM = SMALL_CONFIG._replace(stem='early_downsampling')
+WIDE_ACTIVATIONS = ('ConcatV2', 'FusedBatchNormV3', 'Relu', 'MaxPool', 'Pad')
 
 
-@pytest.mark.parametrize('memory_efficient', [False, True])
-def test_backward_does_not_keep_forward_activations(memory_efficient):
-  """The saving itself: only the recomputed copy feeds the gradient ops."""
+def _kept_wide_activations(memory_efficient):
+  """Forward concat/BN/ReLU/pool ops whose outputs gradient ops read."""
   with tf.Graph().as_default() as graph:
-    _, loss = _build_small(memory_efficient, is_training=True)
+    _, loss = _build_small(memory_efficient, True, POOLED_STEM)
     tf.gradients(loss, tf.trainable_variables())
-    activations = _forward_bottleneck_activations(graph)
-    # 4 concats (layers 2 and 3 of both blocks), 6 BatchNorms, 6 ReLUs.
-    assert len(activations) == 16
-    kept = [op.name for op in activations
-            if any(_is_gradient_op(consumer) for output in op.outputs
-                   for consumer in output.consumers())]
-  if memory_efficient:
-    assert not kept
-  else:  # the check does see what the default path keeps
-    assert len(kept) == len(activations)
+    return sorted(
+        op.name for op in graph.get_operations()
+        if not _is_gradient_op(op) and op.type in WIDE_ACTIVATIONS and any(
+            _is_gradient_op(consumer) for output in op.outputs
+            for consumer in output.consumers()))
+
+
+def test_backward_does_not_keep_forward_activations():
+  """The saving itself: only recomputed copies feed the gradient ops, except
+  for the last block's output and the final BN-ReLU before the pooling."""
+  kept = _kept_wide_activations(memory_efficient=True)
+  assert kept == ['densenet/dense_block2/concat',
+                  'densenet/final_block/BatchNorm/FusedBatchNormV3',
+                  'densenet/final_block/BatchNorm/Relu']
+  # The check does see what the default path keeps: in every dense layer
+  # (6) the x1 and x2 BN and ReLU and, after the first, the concat (4); the
+  # first block's output and the transition's BN and ReLU; the stem's BN,
+  # ReLU, pad and pool.
+  default_kept = _kept_wide_activations(memory_efficient=False)
+  assert len(default_kept) == 6 * 4 + 4 + 3 + 4 + len(kept), default_kept
 
 
 def test_recomputation_waits_for_the_gradient():
@@ -151,7 +166,8 @@ def test_recomputation_waits_for_the_gradient():
     recomputed = [op for op in graph.get_operations()
                   if op.type == 'ConcatV2' and _is_gradient_op(op)
                   and 'IdentityN_grad' in op.name]
-    assert len(recomputed) == 4
+    # Layers 2 and 3 of both blocks, and the transition.
+    assert len(recomputed) == 5
     for op in recomputed:
       ancestors, stack = set(), [op]
       while stack:

@@ -187,3 +187,33 @@ def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
 def test_format_eta():
   assert training.format_eta(3725.4) == '1:02:05'
   assert training.format_eta(-3) == '0:00:00'
+
+
+ConfigFlags = collections.namedtuple(
+    'ConfigFlags', ['num_ps_tasks', 'task', 'xla', 'mixed_precision'])
+
+
+def test_session_config_is_default_without_flags():
+  config = training.session_config_from_flags(
+      ConfigFlags(0, 0, xla=False, mixed_precision=False))
+  assert config == tf.ConfigProto()
+
+
+def test_session_config_xla_turns_on_auto_clustering_on_cpu(monkeypatch):
+  monkeypatch.setenv('TF_XLA_FLAGS', '--tf_xla_auto_jit=2')
+  config = training.session_config_from_flags(
+      ConfigFlags(0, 0, xla=True, mixed_precision=False))
+  assert (config.graph_options.optimizer_options.global_jit_level ==
+          tf.OptimizerOptions.ON_1)
+  # The user's own XLA flags are kept.
+  assert os.environ['TF_XLA_FLAGS'].split() == [
+      '--tf_xla_auto_jit=2', '--tf_xla_cpu_global_jit']
+
+
+def test_session_config_mixed_precision_and_distributed_filters():
+  from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=g-import-not-at-top
+  config = training.session_config_from_flags(
+      ConfigFlags(1, 2, xla=False, mixed_precision=True))
+  assert (config.graph_options.rewrite_options.auto_mixed_precision ==
+          rewriter_config_pb2.RewriterConfig.ON)
+  assert list(config.device_filters) == ['/job:ps', '/job:worker/task:2']
