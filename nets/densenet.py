@@ -30,9 +30,9 @@ Usage:
     logits, end_points = densenet.densenet121(images, num_classes=1000,
                                               is_training=False)
 
-For training with less memory, pass `memory_efficient=True` (recomputes each
-dense layer's concat-BN-ReLU-1x1 conv in the backward pass; same variables,
-same gradients; figures in docs/performance.md).
+For training with less memory, pass `memory_efficient=True` (recomputes the
+dense layers in the backward pass instead of keeping their activations; same
+variables, same gradients; figures in docs/performance.md).
 """
 
 import collections
@@ -170,10 +170,9 @@ def conv_block(features, growth_rate, bottleneck=True, dropout_keep_prob=None,
     growth_rate: k, the number of feature maps this layer adds.
     bottleneck: put a 1x1 conv with 4k outputs before the 3x3 conv.
     dropout_keep_prob: dropout after each conv; None or 1.0 for none.
-    memory_efficient: recompute concat-BN-ReLU-1x1 conv (and x2's BN-ReLU)
-      in the backward pass instead of keeping their activations (see
-      `_memory_efficient_layer`).
-      Same variables and the same gradients; only with `bottleneck`.
+    memory_efficient: recompute the layer in the backward pass instead of
+      keeping its activations (see `_memory_efficient_layer`). Same
+      variables and the same gradients; only with `bottleneck`.
     scope: variable scope, e.g. 'conv_block1'.
 
   Returns:
@@ -182,34 +181,34 @@ def conv_block(features, growth_rate, bottleneck=True, dropout_keep_prob=None,
   with tf.variable_scope(scope, 'conv_block', features):
     if bottleneck and memory_efficient:
       return _memory_efficient_layer(features, growth_rate, dropout_keep_prob)
-    net = _concat(features)
-    if bottleneck:
-      net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob,
-                         scope='x1')
-    return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
+    return _layer(features, growth_rate, bottleneck, dropout_keep_prob)
+
+
+def _layer(features, growth_rate, bottleneck=True, dropout_keep_prob=None):
+  """conv_block's body, in the caller's variable scope."""
+  net = _concat(features)
+  if bottleneck:
+    net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob, scope='x1')
+  return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
 
 
 def _memory_efficient_layer(features, growth_rate, dropout_keep_prob):
-  """conv_block's bottleneck layer with its wide activations recomputed.
+  """conv_block's bottleneck layer with its activations recomputed.
 
-  Without dropout between the two convs, the recomputed part runs on through
-  x2's BN-ReLU, so the layer keeps only the ReLU output its 3x3 conv needs
-  (4k channels) instead of also the 1x1 conv output. With dropout it stops
-  after the 1x1 conv: a recomputed dropout would draw a different mask.
+  Without dropout the whole layer is recomputed in the backward pass, so it
+  keeps nothing but its k output maps (which later layers read anyway). With
+  dropout only concat-BN-ReLU-1x1 conv is: a recomputed dropout would draw
+  a different mask.
   """
-  def bottleneck(inputs):
-    net = _concat(inputs)
-    net = bn_relu_conv(net, 4 * growth_rate, 1, scope='x1')
-    if not _has_dropout(dropout_keep_prob):
-      with tf.variable_scope('x2'):
-        net = slim.batch_norm(net, activation_fn=tf.nn.relu)
-    return net
-
-  net = recompute_in_backward(bottleneck, features)
   if not _has_dropout(dropout_keep_prob):
-    with tf.variable_scope('x2'):
-      return slim.conv2d(net, growth_rate, 3)
-  net = _dropout(net, dropout_keep_prob)
+    return recompute_in_backward(
+        lambda inputs: _layer(inputs, growth_rate), features)
+
+  def bottleneck(inputs):
+    return bn_relu_conv(_concat(inputs), 4 * growth_rate, 1, scope='x1')
+
+  net = _dropout(recompute_in_backward(bottleneck, features),
+                 dropout_keep_prob)
   return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
 
 
@@ -407,11 +406,12 @@ def densenet_from_config(images, config, num_classes, is_training=False,
       the blocks and transitions (the paper's scheme); 1.0 disables it.
     scope: variable scope of the network.
     reuse: whether to reuse the variables of `scope`.
-    memory_efficient: recompute each dense layer's concat-BN-ReLU-1x1 conv
-      (and the transitions' concat-BN-ReLU, the stem's BN-ReLU-pool) in the
-      backward pass instead of storing it: training memory grows about
-      linearly instead of quadratically with block depth, for some extra
-      time. Same variables (checkpoints interchangeable) and gradients.
+    memory_efficient: recompute every dense layer (the concat-BN-ReLU-1x1
+      part only where dropout follows it), the transitions' concat-BN-ReLU
+      and the stem's BN-ReLU-pool in the backward pass instead of storing
+      their activations: training memory grows linearly instead of
+      quadratically with block depth, for some extra time. Same variables
+      (checkpoints interchangeable) and gradients.
       Bottleneck ("B") networks only; the others ignore it.
 
   Returns:
