@@ -51,9 +51,18 @@ def run_isolated(spec, timeout=1800):
   for line in reversed(done.stdout.splitlines()):
     if line.startswith('{'):
       return dict(full_spec, **json.loads(line))
-  error_lines = [l for l in done.stderr.splitlines() if l.strip()]
-  return dict(full_spec,
-              error=(error_lines or ['exit %d' % done.returncode])[-1])
+  return dict(full_spec, error=_failure(done))
+
+
+def _failure(done):
+  """One line saying why a measurement process ended without a result."""
+  if done.returncode < 0:
+    # SIGABRT from a failed allocation or SIGKILL from the kernel's OOM
+    # killer are how a too-large model ends here.
+    return 'killed by signal %d (out of memory?)' % -done.returncode
+  lines = [l.strip() for l in done.stderr.splitlines() if l.strip()]
+  errors = [l for l in lines if 'Error' in l or 'error' in l]
+  return (errors or lines or ['exit %d' % done.returncode])[-1]
 
 
 def alternate(specs, rounds):

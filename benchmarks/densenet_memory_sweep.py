@@ -91,8 +91,9 @@ def sweep():
 
 def _print_row(r):
   if 'error' in r:
-    print('| %s | %s | failed: %s | | | |' % (
-        r['model_name'], r['memory_efficient'], r['error']), flush=True)
+    print('| %s | %d | %s | failed: %s | | |' % (
+        r['model_name'], r['batch_size'],
+        'yes' if r['memory_efficient'] else 'no', r['error']), flush=True)
     return
   print('| %s | %d | %s | %.1f | %.0f | %.1f |' % (
       r['model_name'], r['batch_size'],
@@ -136,13 +137,18 @@ def plot(rows, path):
       time_axis.plot(depths, times, **style)
       memory_axis.plot(depths, memories, **style)
   # Depth alone does not order the CIFAR nets (BC-190 has k=40, BC-250 k=24).
+  failed = {r['model_name'] for r in rows if 'error' in r}
   for r in rows:
-    if 'error' not in r and not r['memory_efficient']:
-      label = r['model_name'].replace('densenet', '').strip('_')
-      time_axis.annotate(label, (r['depth'], r['ms_per_image']), fontsize=7,
-                         xytext=(3, 3), textcoords='offset points')
-      memory_axis.annotate(label, (r['depth'], r['mb_per_image']), fontsize=7,
-                           xytext=(3, 3), textcoords='offset points')
+    name = r['model_name']
+    if 'error' in r or (r['memory_efficient'] and name not in failed):
+      continue
+    label = name.replace('densenet', '').strip('_')
+    if name in failed:
+      label += ' (default mode failed)'
+    for axis, value in ((time_axis, r['ms_per_image']),
+                        (memory_axis, r['mb_per_image'])):
+      axis.annotate(label, (r['depth'], value), fontsize=7, xytext=(3, 3),
+                    textcoords='offset points')
   batches = sorted({'%s batch %d' % (r['family'].split()[0], r['batch_size'])
                     for r in rows if 'error' not in r})
   time_axis.set(xlabel='depth L', ylabel='training ms per image',

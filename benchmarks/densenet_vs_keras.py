@@ -4,7 +4,8 @@ Training (forward, backward, momentum update) and inference (our frozen
 graph against Keras' compiled predict step) on random input, each
 measurement in its own process, the sides alternated round by round so that
 other load on a shared machine hits both. Prints the best round of each side
-and the ratios to Keras, plus the load average, as a Markdown table.
+and the ratio of ours (the mode's first "ours" row) to every row, plus the
+load average, as a Markdown table.
 
   .venv/bin/python benchmarks/densenet_vs_keras.py            # ~6 min, 2 cores
   .venv/bin/python benchmarks/densenet_vs_keras.py --rounds=3 --steps=20
@@ -49,6 +50,10 @@ flags.DEFINE_string('torch_python', None,
 flags.DEFINE_bool('keras_default', False,
                   'Also measure Keras with TensorFlow\'s default oneDNN '
                   'setting for this CPU.')
+flags.DEFINE_bool('cifar', False,
+                  'Also compare the CIFAR DenseNet-BC (L=100, k=12, 3x3 '
+                  'stem) at 32x32, batch 64, default and memory-efficient, '
+                  'with torchvision\'s when --torch_python is given.')
 FLAGS = flags.FLAGS
 
 ONEDNN_ON = {'TF_ENABLE_ONEDNN_OPTS': '1'}
@@ -90,6 +95,18 @@ def _specs():
   if FLAGS.torch_python:
     rows.append(('infer', 'torchvision densenet121',
                  dict(infer, kind='torch_infer', **torch)))
+  if FLAGS.cifar:
+    cifar = dict(common, batch_size=64, image_size=32, num_classes=10,
+                 model_name='densenet_bc100_k12')
+    for memory_efficient in (False, True):
+      suffix = ', memory_efficient' if memory_efficient else ''
+      rows.append(('train BC-100', 'ours' + suffix,
+                   dict(cifar, kind='slim_train',
+                        memory_efficient=memory_efficient)))
+      if FLAGS.torch_python:
+        rows.append(('train BC-100', 'torchvision' + suffix,
+                     dict(cifar, kind='torch_train', python=FLAGS.torch_python,
+                          memory_efficient=memory_efficient)))
   return rows
 
 
@@ -107,18 +124,23 @@ def main(argv):
                         FLAGS.infer_batch_size, FLAGS.image_size,
                         FLAGS.image_size, FLAGS.num_classes, FLAGS.rounds,
                         load_before, load_after, os.cpu_count()))
-  print('| mode | model | images/sec | vs Keras | peak RSS (MB) | all rounds |')
+  print('| mode | model | images/sec | ours / this | peak RSS (MB) '
+        '| all rounds |')
   print('|---|---|---|---|---|---|')
-  reference = {}
+  ours = {}
+  for (mode, label, _), runs in zip(rows, results):
+    top = benchmark_lib.best(runs)
+    if 'error' not in top and label.startswith('ours'):
+      ours.setdefault(mode, top['images_per_sec'])
   for (mode, label, _), runs in zip(rows, results):
     top = benchmark_lib.best(runs)
     if 'error' in top:
       print('| %s | %s | failed: %s | | | |' % (mode, label, top['error']))
       continue
-    reference.setdefault(mode, top['images_per_sec'])
-    print('| %s | %s | %.2f | %.2fx | %.0f | %s |' % (
-        mode, label, top['images_per_sec'],
-        top['images_per_sec'] / reference[mode], top['peak_rss_mb'],
+    ratio = ('%.2fx' % (ours[mode] / top['images_per_sec'])
+             if mode in ours else '')
+    print('| %s | %s | %.2f | %s | %.0f | %s |' % (
+        mode, label, top['images_per_sec'], ratio, top['peak_rss_mb'],
         ' '.join('%.2f' % r['images_per_sec'] for r in runs
                  if 'error' not in r)))
 
