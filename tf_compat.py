@@ -41,8 +41,8 @@ training log; users can still set it themselves.
 
 ``TF_ENABLE_ONEDNN_OPTS`` defaults to 1: TensorFlow turns its oneDNN kernels
 on by itself only on some CPUs (AVX-512 ones, not AVX2-only ones), and they
-double DenseNet-121 training speed on two cores (6.3 -> 13.2 images/sec,
-docs/performance.md). Users can still set 0. It must be set before
+make DenseNet-121 training 1.4x faster on two AVX2 cores (3.83 -> 5.38
+images/sec, docs/performance.md). Users can still set 0. It must be set before
 TensorFlow is first imported, which is why every script imports this module
 first.
 """
