@@ -86,6 +86,20 @@ def load_average():
   return os.getloadavg()[0]
 
 
+def cpu_description():
+  """E.g. 'AMD EPYC, AVX-512': which oneDNN kernels run depends on it."""
+  try:
+    with open('/proc/cpuinfo') as cpuinfo:
+      text = cpuinfo.read()
+  except OSError:
+    return 'unknown CPU'
+  model = next((line.split(':', 1)[1].strip() for line in text.splitlines()
+                if line.startswith('model name')), 'unknown CPU')
+  if ' avx512f' in text:
+    return model + ', AVX-512'
+  return model + (', AVX2' if ' avx2' in text else ', no AVX2')
+
+
 # ---------------------------------------------------------------------------
 # Workers (run inside the subprocess).
 

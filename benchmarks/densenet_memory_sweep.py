@@ -166,8 +166,9 @@ def plot(rows, path):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Unknown arguments: %s' % ' '.join(argv[1:]))
-  print('load average %.1f, %d cores' % (benchmark_lib.load_average(),
-                                          os.cpu_count()))
+  print('load average %.1f, %d cores (%s)' % (
+      benchmark_lib.load_average(), os.cpu_count(),
+      benchmark_lib.cpu_description()))
   print('| network | batch | memory-efficient | ms/image | peak RSS (MB) '
         '| MB/image |')
   print('|---|---|---|---|---|---|')

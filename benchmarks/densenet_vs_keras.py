@@ -120,10 +120,11 @@ def main(argv):
   load_after = benchmark_lib.load_average()
   print('\n%s, batch %d (train) / %d (inference), %dx%d, %d classes, '
         'best of %d alternated rounds; load average %.1f before, %.1f after, '
-        '%d cores\n' % (FLAGS.model_name, FLAGS.train_batch_size,
-                        FLAGS.infer_batch_size, FLAGS.image_size,
-                        FLAGS.image_size, FLAGS.num_classes, FLAGS.rounds,
-                        load_before, load_after, os.cpu_count()))
+        '%d cores (%s)\n' % (FLAGS.model_name, FLAGS.train_batch_size,
+                             FLAGS.infer_batch_size, FLAGS.image_size,
+                             FLAGS.image_size, FLAGS.num_classes, FLAGS.rounds,
+                             load_before, load_after, os.cpu_count(),
+                             benchmark_lib.cpu_description()))
   print('| mode | model | images/sec | ours / this | peak RSS (MB) '
         '| all rounds |')
   print('|---|---|---|---|---|---|')

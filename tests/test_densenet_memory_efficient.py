@@ -131,7 +131,11 @@ WIDE_ACTIVATIONS = ('ConcatV2', 'FusedBatchNormV3', 'Relu', 'MaxPool', 'Pad')
 
 
 def _kept_wide_activations(memory_efficient):
-  """Forward concat/BN/ReLU/pool ops whose outputs gradient ops read."""
+  """Forward concat/BN/ReLU/pool ops whose feature maps gradient ops read.
+
+  Only [batch, height, width, channels] outputs count: a BatchNorm's batch
+  statistics are a few numbers per channel.
+  """
   with tf.Graph().as_default() as graph:
     _, loss = _build_small(memory_efficient, True, POOLED_STEM)
     tf.gradients(loss, tf.trainable_variables())
@@ -139,7 +143,7 @@ def _kept_wide_activations(memory_efficient):
         op.name for op in graph.get_operations()
         if not _is_gradient_op(op) and op.type in WIDE_ACTIVATIONS and any(
             _is_gradient_op(consumer) for output in op.outputs
-            for consumer in output.consumers()))
+            if output.shape.ndims == 4 for consumer in output.consumers()))
 
 
 def test_backward_does_not_keep_forward_activations():
@@ -147,14 +151,37 @@ def test_backward_does_not_keep_forward_activations():
   for the last block's output and the final BN-ReLU before the pooling."""
   kept = _kept_wide_activations(memory_efficient=True)
   assert kept == ['densenet/dense_block2/concat',
-                  'densenet/final_block/BatchNorm/FusedBatchNormV3',
                   'densenet/final_block/BatchNorm/Relu']
   # The check does see what the default path keeps: in every dense layer
-  # (6) the x1 and x2 BN and ReLU and, after the first, the concat (4); the
-  # first block's output and the transition's BN and ReLU; the stem's BN,
-  # ReLU, pad and pool.
+  # (6) the x1 and x2 ReLU and, after the first, the concat (4); the first
+  # block's output and the transition's ReLU; the stem's ReLU, pad and pool.
   default_kept = _kept_wide_activations(memory_efficient=False)
-  assert len(default_kept) == 6 * 4 + 4 + 3 + 4 + len(kept), default_kept
+  assert len(default_kept) == 6 * 2 + 4 + 2 + 3 + len(kept), default_kept
+
+
+def test_recomputed_batch_norms_reuse_the_forward_statistics():
+  """The copies normalise with the forward pass's batch statistics instead
+  of computing them again: every BatchNorm built for the backward pass runs
+  in inference mode (the gradients stay equal, see above)."""
+  with tf.Graph().as_default() as graph:
+    _, loss = _build_small(True, True, POOLED_STEM)
+    tf.gradients(loss, tf.trainable_variables())
+    batch_norms = [op for op in graph.get_operations()
+                   if op.type == 'FusedBatchNormV3']
+  forward = [op for op in batch_norms if not _is_gradient_op(op)]
+  recomputed = [op for op in batch_norms if _is_gradient_op(op)]
+  assert all(op.get_attr('is_training') for op in forward)
+  assert not any(op.get_attr('is_training') for op in recomputed)
+  # Stem, 6 layers x 2, transition; the final BN-ReLU is not recomputed.
+  assert len(forward) == 15
+  assert len(recomputed) == 14
+  # The backward reads the forward ops' per-channel statistics, never the
+  # third reserve space (it can be a workspace as large as the input).
+  for op in forward:
+    if 'final_block' in op.name:
+      continue  # not recomputed: TensorFlow's own gradient reads it
+    readers = [consumer.name for consumer in op.outputs[5].consumers()]
+    assert not readers, (op.name, readers)
 
 
 def test_recomputation_waits_for_the_gradient():
