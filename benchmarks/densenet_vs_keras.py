@@ -7,7 +7,7 @@ other load on a shared machine hits both. Prints the best round of each side
 and the ratio of ours (the mode's first "ours" row) to every row, plus the
 load average, as a Markdown table.
 
-  .venv/bin/python benchmarks/densenet_vs_keras.py            # ~6 min, 2 cores
+  .venv/bin/python benchmarks/densenet_vs_keras.py            # ~8 min, 2 cores
   .venv/bin/python benchmarks/densenet_vs_keras.py --rounds=3 --steps=20
 
 torchvision's densenet121 joins the comparison when an interpreter with
@@ -19,7 +19,9 @@ repository; see docs/performance.md for how we install it beside it):
 
 Keras runs with TF_ENABLE_ONEDNN_OPTS=1 (its best setting on CPUs where
 TensorFlow leaves oneDNN off); --keras_default adds a row with TensorFlow's
-own default.
+own default. Two Keras training rows: Keras 3's own train step, and
+tf_keras's DenseNet121 trained in a tf.compat.v1 graph by a session, as
+Keras ran under TensorFlow 1.x (--nokeras_graph leaves it out).
 """
 
 import os
@@ -47,6 +49,9 @@ flags.DEFINE_bool('xla', False,
 flags.DEFINE_string('torch_python', None,
                     'Python interpreter with torch + torchvision installed; '
                     'adds torchvision densenet121 rows.')
+flags.DEFINE_bool('keras_graph', True,
+                  'Also measure tf_keras\'s DenseNet121 trained in a '
+                  'tf.compat.v1 graph by a session (Keras as TF 1.x ran it).')
 flags.DEFINE_bool('keras_default', False,
                   'Also measure Keras with TensorFlow\'s default oneDNN '
                   'setting for this CPU.')
@@ -71,6 +76,9 @@ def _specs():
   torch = dict(model_name='densenet121', python=FLAGS.torch_python)
   rows = [('train', 'Keras DenseNet121 (oneDNN on)', keras_train),
           ('train', 'ours', dict(train, kind='slim_train', **ours))]
+  if FLAGS.keras_graph:
+    rows.insert(1, ('train', 'tf_keras DenseNet121, v1 graph (oneDNN on)',
+                    dict(keras_train, kind='keras_graph_train')))
   if FLAGS.keras_default:
     rows.append(('train', 'Keras DenseNet121 (TF default)',
                  dict(keras_train, env={})))
