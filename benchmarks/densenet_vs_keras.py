@@ -74,11 +74,11 @@ def _specs():
   keras_train = dict(train, kind='keras_train', env=ONEDNN_ON)
   keras_infer = dict(infer, kind='keras_infer', env=ONEDNN_ON)
   torch = dict(model_name='densenet121', python=FLAGS.torch_python)
-  rows = [('train', 'Keras DenseNet121 (oneDNN on)', keras_train),
-          ('train', 'ours', dict(train, kind='slim_train', **ours))]
+  rows = [('train', 'Keras DenseNet121 (oneDNN on)', keras_train)]
   if FLAGS.keras_graph:
-    rows.insert(1, ('train', 'tf_keras DenseNet121, v1 graph (oneDNN on)',
-                    dict(keras_train, kind='keras_graph_train')))
+    rows.append(('train', 'tf_keras DenseNet121, v1 graph (oneDNN on)',
+                 dict(keras_train, kind='keras_graph_train')))
+  rows.append(('train', 'ours', dict(train, kind='slim_train', **ours)))
   if FLAGS.keras_default:
     rows.append(('train', 'Keras DenseNet121 (TF default)',
                  dict(keras_train, env={})))

@@ -248,11 +248,12 @@ def batch_norm_relu(inputs):
 
 def _training_batch_norm_op(relu_output):
   """The fused training-mode BatchNorm op under a ReLU, or None."""
-  op = relu_output.op.inputs[0].op if relu_output.op.type == 'Relu' else None
-  if op is None or op.type != 'FusedBatchNormV3' or not op.get_attr(
-      'is_training'):
+  if relu_output.op.type != 'Relu':
     return None
-  return op
+  op = relu_output.op.inputs[0].op
+  if op.type == 'FusedBatchNormV3' and op.get_attr('is_training'):
+    return op
+  return None
 
 
 def _replayed_batch_norm(inputs, forward_op):
