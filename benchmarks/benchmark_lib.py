@@ -48,6 +48,8 @@ def run_isolated(spec, timeout=1800):
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
   except subprocess.TimeoutExpired:
     return dict(full_spec, error='timed out after %d s' % timeout)
+  except OSError as error:
+    return dict(full_spec, error='cannot start %s: %s' % (python, error))
   for line in reversed(done.stdout.splitlines()):
     if line.startswith('{'):
       return dict(full_spec, **json.loads(line))

@@ -121,6 +121,11 @@ def _specs():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Unknown arguments: %s' % ' '.join(argv[1:]))
+  if FLAGS.torch_python and not os.access(FLAGS.torch_python, os.X_OK):
+    raise app.UsageError(
+        '--torch_python=%s is not an executable Python; give the interpreter '
+        'of a venv with torch and torchvision, or leave the flag out'
+        % FLAGS.torch_python)
   rows = _specs()
   load_before = benchmark_lib.load_average()
   results = benchmark_lib.alternate([spec for _, _, spec in rows],
