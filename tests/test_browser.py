@@ -73,6 +73,7 @@ def browser():
 def test_upload_in_browser_shows_top5(browser, server_url, classifier,
                                       tmp_path):
   from selenium.webdriver.common.by import By  # pylint: disable=g-import-not-at-top
+  from selenium.webdriver.support.ui import WebDriverWait  # pylint: disable=g-import-not-at-top
   pixels = np.random.RandomState(5).randint(0, 255, (48, 48, 3), np.uint8)
   image_path = tmp_path / 'sunflower.png'
   Image.fromarray(pixels).save(str(image_path))
@@ -80,7 +81,11 @@ def test_upload_in_browser_shows_top5(browser, server_url, classifier,
   assert browser.find_element(By.ID, 'classify').is_displayed()
   browser.find_element(By.ID, 'image').send_keys(str(image_path))
   browser.find_element(By.ID, 'classify').click()
-  rows = browser.find_elements(By.CSS_SELECTOR, '#predictions tr.prediction')
+  # The click only starts the form's submission: wait for the result page,
+  # or a slow first request finds the rows of the form page (none).
+  rows = WebDriverWait(browser, 60).until(
+      lambda driver: driver.find_elements(By.CSS_SELECTOR,
+                                          '#predictions tr.prediction'))
   labels = [row.find_element(By.CLASS_NAME, 'label').text for row in rows]
   scores = [float(row.find_element(By.CLASS_NAME, 'score').text)
             for row in rows]
