@@ -117,9 +117,12 @@ flags.DEFINE_bool('xla', False,
                   'Meant for GPUs; on CPU it measured slower than '
                   'TensorFlow\'s oneDNN kernels (docs/performance.md).')
 flags.DEFINE_bool('mixed_precision', False,
-                  'GPU: compute in float16 where safe (grappler\'s automatic '
-                  'mixed precision) with dynamic loss scaling; variables and '
-                  'checkpoints stay float32. No effect on the numbers on CPU.')
+                  'Compute in 16 bits where safe (grappler\'s automatic mixed '
+                  'precision) with dynamic loss scaling; variables and '
+                  'checkpoints stay float32. GPU: float16. CPU with native '
+                  'bfloat16 (AVX512-BF16 or AMX): bfloat16, about 1.7x '
+                  'faster on DenseNet-121 at 224x224 (not on tiny images). '
+                  'Other CPUs: no effect.')
 flags.DEFINE_integer('max_number_of_steps', None,
                      'The maximum number of training steps; None trains '
                      'until stopped.')

@@ -23,7 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # What every measured process shares (the machine's cores, no eager mode for
 # the slim side, as train_image_classifier.py runs).
 DEFAULTS = dict(batch_size=16, image_size=224, num_classes=200, steps=10,
-                warmup=3, memory_efficient=False, xla=False, channels=3)
+                warmup=3, memory_efficient=False, xla=False, channels=3,
+                bfloat16=False)
 
 
 def run_isolated(spec, timeout=1800):
@@ -146,6 +147,10 @@ def _session_config(tf, spec):
   if spec['xla']:
     config.graph_options.optimizer_options.global_jit_level = (
         tf.OptimizerOptions.ON_1)
+  if spec['bfloat16']:
+    # What train_image_classifier.py --mixed_precision does on such a CPU.
+    from deployment import training  # pylint: disable=g-import-not-at-top
+    training.enable_mixed_precision(config, 'bfloat16')
   return config
 
 
@@ -194,6 +199,8 @@ def slim_infer(spec):
 
 def _keras_model(spec):
   import keras  # pylint: disable=g-import-not-at-top
+  if spec['bfloat16']:
+    keras.mixed_precision.set_global_policy('mixed_bfloat16')
   return keras.applications.DenseNet121(
       weights=None, classes=spec['num_classes'],
       input_shape=(spec['image_size'], spec['image_size'], spec['channels']))
@@ -269,6 +276,13 @@ def _torch_batch(spec):
           torch.from_numpy(labels))
 
 
+def _torch_autocast(spec):
+  """bfloat16 autocast for spec['bfloat16'] (torch's CPU mixed precision)."""
+  import torch  # pylint: disable=g-import-not-at-top
+  return torch.autocast('cpu', dtype=torch.bfloat16,
+                        enabled=spec['bfloat16'])
+
+
 def torch_train(spec):
   """torchvision, eager training step (run with an interpreter that has
   torch; torch is never a dependency of this repository)."""
@@ -281,7 +295,9 @@ def torch_train(spec):
 
   def step():
     optimizer.zero_grad(set_to_none=True)
-    loss_fn(model(images), labels).backward()
+    with _torch_autocast(spec):
+      loss = loss_fn(model(images), labels)
+    loss.backward()
     optimizer.step()
   result = _time_steps(step, spec)
   result['threads'] = torch.get_num_threads()
@@ -294,7 +310,7 @@ def torch_infer(spec):
   images, _ = _torch_batch(spec)
 
   def step():
-    with torch.inference_mode():
+    with torch.inference_mode(), _torch_autocast(spec):
       model(images)
   return _time_steps(step, spec)
 

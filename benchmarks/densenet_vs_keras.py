@@ -22,6 +22,12 @@ TensorFlow leaves oneDNN off); --keras_default adds a row with TensorFlow's
 own default. Two Keras training rows: Keras 3's own train step, and
 tf_keras's DenseNet121 trained in a tf.compat.v1 graph by a session, as
 Keras ran under TensorFlow 1.x (--nokeras_graph leaves it out).
+
+On a CPU with native bfloat16 (AVX512-BF16 or AMX), --bfloat16 adds a
+mixed-precision comparison: ours as `--mixed_precision` trains (grappler's
+oneDNN bfloat16 rewrite), Keras 3 with its 'mixed_bfloat16' policy, tf_keras
+in a v1 graph with the same rewrite as ours, torchvision under bfloat16
+autocast.
 """
 
 import os
@@ -59,6 +65,9 @@ flags.DEFINE_bool('cifar', False,
                   'Also compare the CIFAR DenseNet-BC (L=100, k=12, 3x3 '
                   'stem) at 32x32, batch 64, default and memory-efficient, '
                   'with torchvision\'s when --torch_python is given.')
+flags.DEFINE_bool('bfloat16', False,
+                  'Also compare every side in bfloat16 mixed precision '
+                  '(CPUs with AVX512-BF16 or AMX only).')
 FLAGS = flags.FLAGS
 
 ONEDNN_ON = {'TF_ENABLE_ONEDNN_OPTS': '1'}
@@ -103,6 +112,9 @@ def _specs():
   if FLAGS.torch_python:
     rows.append(('infer', 'torchvision densenet121',
                  dict(infer, kind='torch_infer', **torch)))
+  if FLAGS.bfloat16:
+    rows += _bfloat16_rows(keras_train, keras_infer, train, infer, ours,
+                           torch)
   if FLAGS.cifar:
     cifar = dict(common, batch_size=64, image_size=32, num_classes=10,
                  model_name='densenet_bc100_k12')
@@ -118,6 +130,37 @@ def _specs():
   return rows
 
 
+def _cpu_has_bfloat16():
+  # Imported here: it loads TensorFlow, which only the measuring processes
+  # need otherwise.
+  sys.path.insert(0, benchmark_lib.ROOT)
+  from deployment import training  # pylint: disable=g-import-not-at-top
+  return training.cpu_has_bfloat16()
+
+
+def _bfloat16_rows(keras_train, keras_infer, train, infer, ours, torch):
+  """The same comparison with every side in bfloat16 mixed precision."""
+  bf16 = dict(bfloat16=True)
+  rows = [('train bf16', 'Keras DenseNet121, mixed_bfloat16',
+           dict(keras_train, **bf16))]
+  if FLAGS.keras_graph:
+    rows.append(('train bf16', 'tf_keras DenseNet121, v1 graph, bf16 rewrite',
+                 dict(keras_train, kind='keras_graph_train', **bf16)))
+  rows.append(('train bf16', 'ours --mixed_precision',
+               dict(train, kind='slim_train', **ours, **bf16)))
+  if FLAGS.torch_python:
+    rows.append(('train bf16', 'torchvision densenet121, bf16 autocast',
+                 dict(train, kind='torch_train', **torch, **bf16)))
+  rows += [('infer bf16', 'Keras DenseNet121, mixed_bfloat16',
+            dict(keras_infer, **bf16)),
+           ('infer bf16', 'ours (frozen graph), bf16 rewrite',
+            dict(infer, kind='slim_infer', **ours, **bf16))]
+  if FLAGS.torch_python:
+    rows.append(('infer bf16', 'torchvision densenet121, bf16 autocast',
+                 dict(infer, kind='torch_infer', **torch, **bf16)))
+  return rows
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Unknown arguments: %s' % ' '.join(argv[1:]))
@@ -126,6 +169,10 @@ def main(argv):
         '--torch_python=%s is not an executable Python; give the interpreter '
         'of a venv with torch and torchvision, or leave the flag out'
         % FLAGS.torch_python)
+  if FLAGS.bfloat16 and not _cpu_has_bfloat16():
+    raise app.UsageError(
+        '--bfloat16: this CPU has no native bfloat16 math (AVX512-BF16 or '
+        'AMX), so its rows would time an emulation; leave the flag out')
   rows = _specs()
   load_before = benchmark_lib.load_average()
   results = benchmark_lib.alternate([spec for _, _, spec in rows],

@@ -245,13 +245,16 @@ def test_mistyped_flag_is_refused_not_ignored(tmp_path):
 
 
 def test_mixed_precision_and_xla_train_on_cpu(dataset_dir, tmp_path):
-  """Both flags are harmless on CPU: training runs, weights stay float32 and
-  the dynamic loss scale is checkpointed so a resumed run keeps it."""
+  """Both flags train on any CPU (in bfloat16 where it is native): weights
+  stay float32, the log says what --mixed_precision chose, and the dynamic
+  loss scale is checkpointed so a resumed run keeps it."""
   train_dir = str(tmp_path / 'ckpt')
   code, log = run_train(dataset_dir, train_dir, '--max_number_of_steps=3',
                         '--mixed_precision=True', '--xla=True')
   assert code == 0, log
   assert [int(s) for s, _ in LOG_LINE.findall(log)] == [1, 2, 3], log
+  assert re.search(r'--mixed_precision: (bfloat16 compute|no GPU .* float32)',
+                   log), log
   reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(train_dir))
   dtypes = reader.get_variable_to_dtype_map()
   assert dtypes['LeNet/conv1/weights'] == tf.float32

@@ -210,10 +210,79 @@ def test_session_config_xla_turns_on_auto_clustering_on_cpu(monkeypatch):
       '--tf_xla_auto_jit=2', '--tf_xla_cpu_global_jit']
 
 
-def test_session_config_mixed_precision_and_distributed_filters():
+def _rewrites(config):
   from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=g-import-not-at-top
+  on = rewriter_config_pb2.RewriterConfig.ON
+  options = config.graph_options.rewrite_options
+  return (options.auto_mixed_precision == on,
+          options.auto_mixed_precision_onednn_bfloat16 == on)
+
+
+@pytest.mark.parametrize('dtype, expected', [
+    ('float16', (True, False)), ('bfloat16', (False, True)),
+    (None, (False, False))])
+def test_session_config_mixed_precision_rewrite_per_dtype(
+    monkeypatch, dtype, expected):
+  monkeypatch.setattr(training, 'mixed_precision_dtype',
+                      lambda clone_on_cpu=False: dtype)
   config = training.session_config_from_flags(
       ConfigFlags(1, 2, xla=False, mixed_precision=True))
-  assert (config.graph_options.rewrite_options.auto_mixed_precision ==
-          rewriter_config_pb2.RewriterConfig.ON)
+  assert _rewrites(config) == expected
   assert list(config.device_filters) == ['/job:ps', '/job:worker/task:2']
+
+
+@pytest.mark.parametrize('flags_line, expected', [
+    ('flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni', True),
+    ('flags\t\t: fpu avx2 amx_bf16 amx_tile', True),
+    ('flags\t\t: fpu avx2 avx512f avx512bw', False)])
+def test_cpu_has_bfloat16_reads_cpu_flags(tmp_path, flags_line, expected):
+  cpuinfo = tmp_path / 'cpuinfo'
+  cpuinfo.write_text('processor\t: 0\nmodel name\t: avx512_bf16 CPU\n%s\n'
+                     % flags_line)
+  assert training.cpu_has_bfloat16(str(cpuinfo)) is expected
+
+
+def test_cpu_has_bfloat16_without_cpuinfo(tmp_path):
+  assert not training.cpu_has_bfloat16(str(tmp_path / 'missing'))
+
+
+@pytest.mark.parametrize('gpus, clone_on_cpu, bf16_cpu, onednn, expected', [
+    (['GPU:0'], False, True, '1', 'float16'),
+    (['GPU:0'], True, True, '1', 'bfloat16'),
+    ([], False, True, '1', 'bfloat16'),
+    ([], False, True, '0', None),
+    ([], False, False, '1', None)])
+def test_mixed_precision_dtype_per_machine(monkeypatch, gpus, clone_on_cpu,
+                                           bf16_cpu, onednn, expected):
+  monkeypatch.setattr(tf.config, 'list_physical_devices',
+                      lambda kind=None: gpus if kind == 'GPU' else [])
+  monkeypatch.setattr(training, 'cpu_has_bfloat16', lambda: bf16_cpu)
+  monkeypatch.setenv('TF_ENABLE_ONEDNN_OPTS', onednn)
+  assert training.mixed_precision_dtype(clone_on_cpu) == expected
+
+
+@pytest.mark.skipif(not training.cpu_has_bfloat16(),
+                    reason='this CPU has no native bfloat16 math')
+def test_bfloat16_rewrite_changes_the_math_within_bfloat16_precision():
+  """On a bfloat16 CPU the rewrite really runs the network in bfloat16 (the
+  logits change) and stays within bfloat16's precision of float32."""
+  from nets import densenet  # pylint: disable=g-import-not-at-top
+  images = np.random.RandomState(0).uniform(
+      -1, 1, (8, 28, 28, 1)).astype(np.float32)
+  with tf.Graph().as_default():
+    tf.set_random_seed(0)
+    with slim.arg_scope(densenet.densenet_arg_scope()):
+      logits, _ = densenet.densenet_bc_mini(tf.constant(images),
+                                            is_training=True)
+    results = {}
+    for dtype in ('float32', 'bfloat16'):
+      config = tf.ConfigProto()
+      training.enable_mixed_precision(
+          config, dtype if dtype != 'float32' else None)
+      with tf.Session(config=config) as sess:
+        sess.run(tf.global_variables_initializer())
+        results[dtype] = sess.run(logits)
+  difference = np.abs(results['bfloat16'] - results['float32'])
+  assert difference.max() > 1e-5
+  scale = np.abs(results['float32']).max()
+  assert difference.max() < 0.1 * scale, (difference.max(), scale)
