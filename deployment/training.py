@@ -595,13 +595,18 @@ def session_config_from_flags(flags_obj):
       os.environ['TF_XLA_FLAGS'] = (xla_flags + ' --tf_xla_cpu_global_jit'
                                    ).strip()
   if getattr(flags_obj, 'mixed_precision', False):
-    enable_mixed_precision(config, mixed_precision_dtype(
-        getattr(flags_obj, 'clone_on_cpu', False)))
+    dtype = mixed_precision_dtype(getattr(flags_obj, 'clone_on_cpu', False))
+    enable_mixed_precision(config, dtype)
+    tf.logging.info(
+        '--mixed_precision: %s', '%s compute' % dtype if dtype else
+        'no GPU and no native bfloat16 on this CPU (%s), so float32' %
+        ' or '.join(BFLOAT16_CPU_FLAGS))
   return config
 
 
 def enable_mixed_precision(config, dtype):
-  """Turns on grappler's rewrite of the graph's math ops to `dtype`.
+  """Turns on grappler's rewrite of the graph's math ops to `dtype`
+  ('float16', 'bfloat16'; None leaves float32).
 
   The rewrite keeps variables, losses and reductions in float32, so
   checkpoints are the same as without it.
@@ -612,10 +617,6 @@ def enable_mixed_precision(config, dtype):
   elif dtype == 'bfloat16':
     rewrite_options.auto_mixed_precision_onednn_bfloat16 = (
         rewriter_config_pb2.RewriterConfig.ON)
-  tf.logging.info(
-      '--mixed_precision: %s', '%s compute' % dtype if dtype else
-      'no GPU and no native bfloat16 on this CPU (%s), so float32' %
-      ' or '.join(BFLOAT16_CPU_FLAGS))
 
 
 def _build_and_train(flags_obj, master):
