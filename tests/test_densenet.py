@@ -82,6 +82,52 @@ def test_end_points_cover_blocks_transitions_pool_and_outputs():
   assert end_points['Predictions'].shape.as_list() == [None, 7]
 
 
+def _transition(inputs, dropout_keep_prob):
+  """transition_block's output, its ReLU output and its conv's input."""
+  with slim.arg_scope(densenet.densenet_arg_scope()):
+    output = densenet.transition_block(tf.constant(inputs), 6,
+                                       dropout_keep_prob, scope='t')
+  graph = tf.get_default_graph()
+  relu, = [op.outputs[0] for op in graph.get_operations()
+           if op.type == 'Relu']
+  conv, = [op for op in graph.get_operations() if op.type == 'Conv2D']
+  return output, relu, conv.inputs[0]
+
+
+def _paper_order(relu_output, weights):
+  """1x1 conv, then 2x2/2 average pool (VALID drops an odd last row/col)."""
+  conv = np.einsum('bhwc,cd->bhwd', relu_output, weights[0, 0])
+  rows, cols = conv.shape[1] // 2 * 2, conv.shape[2] // 2 * 2
+  conv = conv[:, :rows, :cols]
+  return conv.reshape(conv.shape[0], rows // 2, 2, cols // 2, 2, -1).mean(
+      axis=(2, 4))
+
+
+@pytest.mark.parametrize('size', [8, 7])
+def test_transition_pools_before_its_conv_with_the_papers_output(size):
+  inputs = np.random.RandomState(0).randn(2, size, size, 10).astype(np.float32)
+  with tf.Graph().as_default():
+    output, relu, conv_input = _transition(inputs, dropout_keep_prob=None)
+    weights, = tf.trainable_variables('t/blk/Conv')
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      output, relu, weights = sess.run([output, relu, weights])
+  assert weights.shape == (1, 1, 10, 6)
+  # The conv reads the pooled map: a quarter of the pixels.
+  assert conv_input.shape.as_list() == [2, size // 2, size // 2, 10]
+  np.testing.assert_allclose(output, _paper_order(relu, weights),
+                             rtol=1e-5, atol=1e-5)
+
+
+def test_transition_with_dropout_keeps_the_papers_order():
+  inputs = np.random.RandomState(0).randn(2, 8, 8, 10).astype(np.float32)
+  with tf.Graph().as_default():
+    output, _, conv_input = _transition(inputs, dropout_keep_prob=0.5)
+  # Dropout between conv and pool does not commute with the pool.
+  assert conv_input.shape.as_list() == [2, 8, 8, 10]
+  assert output.shape.as_list() == [2, 4, 4, 6]
+
+
 @pytest.mark.parametrize('name', ['densenet40_k12', 'densenet_bc_mini'])
 def test_small_networks_accept_28x28_grayscale(name):
   batch = np.random.RandomState(0).rand(3, 28, 28, 1).astype(np.float32)
