@@ -534,6 +534,10 @@ def densenet_from_config(images, config, num_classes, is_training=False,
   if config.stem not in STEM_TYPES:
     raise ValueError('Unknown DenseNet stem %r; valid stems: %s' %
                      (config.stem, ', '.join(STEM_TYPES)))
+  if not tf.is_tensor(is_training) and not is_training:
+    # Dropout is the identity in inference; building none lets the
+    # transitions pool before their conv.
+    dropout_keep_prob = None
   end_points = collections.OrderedDict()
   with tf.variable_scope(scope, 'densenet', [images], reuse=reuse) as sc:
     with slim.arg_scope([slim.batch_norm, slim.dropout],

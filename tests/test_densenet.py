@@ -128,6 +128,24 @@ def test_transition_with_dropout_keeps_the_papers_order():
   assert output.shape.as_list() == [2, 4, 4, 6]
 
 
+@pytest.mark.parametrize('is_training', [False, True])
+def test_dropout_network_builds_dropout_and_paper_order_only_for_training(
+    is_training):
+  with tf.Graph().as_default():
+    _, _, end_points = _build('densenet', (64, 64, 3), 5, is_training)
+    transition_convs = [
+        op for op in tf.get_default_graph().get_operations()
+        if op.type == 'Conv2D' and '/transition_block' in op.name]
+    has_dropout = any('Dropout' in op.name
+                      for op in tf.get_default_graph().get_operations())
+  assert len(transition_convs) == 3
+  assert has_dropout == is_training
+  # The first transition's conv reads the 16x16 block output or its pool.
+  assert end_points['densenet/dense_block1'].shape.as_list()[1] == 16
+  expected = 16 if is_training else 8
+  assert transition_convs[0].inputs[0].shape.as_list()[1] == expected
+
+
 @pytest.mark.parametrize('name', ['densenet40_k12', 'densenet_bc_mini'])
 def test_small_networks_accept_28x28_grayscale(name):
   batch = np.random.RandomState(0).rand(3, 28, 28, 1).astype(np.float32)
