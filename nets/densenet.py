@@ -153,10 +153,16 @@ def _dropout(net, keep_prob):
 
 
 def bn_relu_conv(inputs, num_outputs, kernel_size, dropout_keep_prob=None,
-                 scope=None):
-  """The pre-activation composite H(x) = conv(ReLU(BN(x))), then dropout."""
+                 scope=None, pool_first=False):
+  """The pre-activation composite H(x) = conv(ReLU(BN(x))), then dropout.
+
+  `pool_first` puts a 2x2 average pool between the ReLU and the conv (see
+  `transition_block`).
+  """
   with tf.variable_scope(scope, 'bn_relu_conv', [inputs]):
     net = batch_norm_relu(inputs)
+    if pool_first:
+      net = _average_pool(net)
     net = slim.conv2d(net, num_outputs, kernel_size)
     return _dropout(net, dropout_keep_prob)
 
@@ -436,11 +442,8 @@ def transition_block(inputs, num_outputs, dropout_keep_prob=None,
   pool_first = not _has_dropout(dropout_keep_prob)
 
   def compress(features):
-    with tf.variable_scope('blk'):
-      net = batch_norm_relu(_concat(features))
-      if pool_first:
-        net = _average_pool(net)
-      return slim.conv2d(net, num_outputs, 1)
+    return bn_relu_conv(_concat(features), num_outputs, 1, scope='blk',
+                        pool_first=pool_first)
 
   with tf.variable_scope(scope, 'transition_block', [inputs]):
     if memory_efficient and isinstance(inputs, list):
