@@ -85,12 +85,28 @@ def best(results):
   return max(good, key=lambda r: r['images_per_sec'])
 
 
+# oneDNN (TensorFlow's and torch's) and torch's ATen choose their kernels by
+# the CPU's instruction set at run time. Capping it makes an AVX-512 machine
+# run the kernels an AVX2 machine runs, which is where the margins differ
+# most (docs/performance.md).
+ISA_CAPS = {
+    'native': {},
+    'avx2': {'ONEDNN_MAX_CPU_ISA': 'AVX2', 'ATEN_CPU_CAPABILITY': 'avx2'},
+}
+
+
 def load_average():
   return os.getloadavg()[0]
 
 
-def cpu_description():
+def cpu_description(isa_cap='native'):
   """E.g. 'AMD EPYC, AVX-512': which oneDNN kernels run depends on it."""
+  suffix = '' if isa_cap == 'native' else ', kernels capped at ' + (
+      isa_cap.upper())
+  return _cpu_model_and_isa() + suffix
+
+
+def _cpu_model_and_isa():
   try:
     with open('/proc/cpuinfo') as cpuinfo:
       text = cpuinfo.read()

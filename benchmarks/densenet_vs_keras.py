@@ -23,6 +23,12 @@ own default. Two Keras training rows: Keras 3's own train step, and
 tf_keras's DenseNet121 trained in a tf.compat.v1 graph by a session, as
 Keras ran under TensorFlow 1.x (--nokeras_graph leaves it out).
 
+The kernels oneDNN and torch run depend on the CPU's instruction set;
+--max_cpu_isa=avx2 makes an AVX-512 machine run the ones an AVX2 machine
+runs, for the figures of such a machine:
+
+  .venv/bin/python benchmarks/densenet_vs_keras.py --max_cpu_isa=avx2
+
 On a CPU with native bfloat16 (AVX512-BF16 or AMX), --bfloat16 adds a
 mixed-precision comparison: ours as `--mixed_precision` trains (grappler's
 oneDNN bfloat16 rewrite), Keras 3 with its 'mixed_bfloat16' policy, tf_keras
@@ -68,6 +74,11 @@ flags.DEFINE_bool('cifar', False,
 flags.DEFINE_bool('bfloat16', False,
                   'Also compare every side in bfloat16 mixed precision '
                   '(CPUs with AVX512-BF16 or AMX only).')
+flags.DEFINE_enum('max_cpu_isa', 'native', sorted(benchmark_lib.ISA_CAPS),
+                  'Instruction set the kernels of every side may use: '
+                  '"avx2" makes an AVX-512 CPU run what an AVX2 CPU runs '
+                  '(oneDNN and torch kernels; sets ONEDNN_MAX_CPU_ISA and '
+                  'ATEN_CPU_CAPABILITY for the measuring processes).')
 FLAGS = flags.FLAGS
 
 ONEDNN_ON = {'TF_ENABLE_ONEDNN_OPTS': '1'}
@@ -169,10 +180,15 @@ def main(argv):
         '--torch_python=%s is not an executable Python; give the interpreter '
         'of a venv with torch and torchvision, or leave the flag out'
         % FLAGS.torch_python)
+  if FLAGS.bfloat16 and FLAGS.max_cpu_isa != 'native':
+    raise app.UsageError(
+        '--bfloat16 needs the CPU\'s bfloat16 instructions, which '
+        '--max_cpu_isa=%s turns off; use one of the two' % FLAGS.max_cpu_isa)
   if FLAGS.bfloat16 and not _cpu_has_bfloat16():
     raise app.UsageError(
         '--bfloat16: this CPU has no native bfloat16 math (AVX512-BF16 or '
         'AMX), so its rows would time an emulation; leave the flag out')
+  os.environ.update(benchmark_lib.ISA_CAPS[FLAGS.max_cpu_isa])
   rows = _specs()
   load_before = benchmark_lib.load_average()
   results = benchmark_lib.alternate([spec for _, _, spec in rows],
@@ -184,7 +200,8 @@ def main(argv):
                              FLAGS.infer_batch_size, FLAGS.image_size,
                              FLAGS.image_size, FLAGS.num_classes, FLAGS.rounds,
                              load_before, load_after, os.cpu_count(),
-                             benchmark_lib.cpu_description()))
+                             benchmark_lib.cpu_description(
+                                 FLAGS.max_cpu_isa)))
   print('| mode | model | images/sec | ours / this | peak RSS (MB) '
         '| all rounds |')
   print('|---|---|---|---|---|---|')

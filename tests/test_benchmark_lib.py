@@ -1,0 +1,81 @@
+"""benchmarks/benchmark_lib.py: the instruction-set cap of the comparisons.
+
+The timings themselves are benchmarks, not tests; here only what decides
+which kernels a measurement runs.
+"""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
+import benchmark_lib  # noqa: E402  pylint: disable=g-import-not-at-top
+
+# One convolution in a v1 session, as our scripts run it (tf_compat first,
+# so oneDNN is on); ONEDNN_VERBOSE=1 names the kernel that ran it. The input
+# is fed, or grappler would fold the convolution into a constant.
+_ONE_CONVOLUTION = '''
+import numpy as np
+import tf_compat
+import tensorflow.compat.v1 as tf
+tf.disable_eager_execution()
+images = tf.placeholder(tf.float32, [1, 8, 8, 16])
+net = tf.nn.conv2d(images, tf.ones([3, 3, 16, 16]), 1, 'SAME')
+with tf.Session() as sess:
+  sess.run(net, {images: np.ones([1, 8, 8, 16])})
+'''
+
+
+def _cpu_flags():
+  try:
+    with open('/proc/cpuinfo') as cpuinfo:
+      for line in cpuinfo:
+        if line.startswith('flags'):
+          return set(line.split(':', 1)[1].split())
+  except OSError:
+    pass
+  return set()
+
+
+def _convolution_kernels(isa_cap):
+  env = dict(os.environ, ONEDNN_VERBOSE='1',
+             **benchmark_lib.ISA_CAPS[isa_cap])
+  done = subprocess.run([sys.executable, '-c', _ONE_CONVOLUTION], cwd=ROOT,
+                        env=env, capture_output=True, text=True, timeout=300,
+                        check=True)
+  # onednn_verbose,v1,primitive,exec,cpu,convolution,<kernel:isa>,...
+  return {line.split(',')[6] for line in done.stdout.splitlines()
+          if ',exec,cpu,convolution,' in line}
+
+
+@pytest.mark.skipif('avx2' not in _cpu_flags(), reason='CPU without AVX2')
+def test_avx2_cap_makes_tensorflow_run_avx2_kernels():
+  kernels = _convolution_kernels('avx2')
+  assert kernels and all(kernel.endswith(':avx2') for kernel in kernels)
+
+
+@pytest.mark.skipif('avx512f' not in _cpu_flags(),
+                    reason='only an AVX-512 CPU has kernels to cap')
+def test_native_runs_the_avx512_kernels_the_cap_takes_away():
+  kernels = _convolution_kernels('native')
+  assert kernels and all('avx512' in kernel for kernel in kernels)
+
+
+def test_cpu_description_names_the_cap():
+  native = benchmark_lib.cpu_description()
+  assert 'capped' not in native
+  assert (benchmark_lib.cpu_description('avx2') ==
+          native + ', kernels capped at AVX2')
+
+
+def test_bfloat16_with_a_cap_is_a_usage_error():
+  done = subprocess.run(
+      [sys.executable, os.path.join('benchmarks', 'densenet_vs_keras.py'),
+       '--bfloat16', '--max_cpu_isa=avx2'],
+      cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert done.returncode != 0
+  assert 'Traceback' not in done.stderr
+  assert '--max_cpu_isa=avx2 turns off' in done.stderr
