@@ -12,6 +12,7 @@ Run directly, this file is that subprocess:
 
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -64,8 +65,14 @@ def _failure(done):
     # killer are how a too-large model ends here.
     return 'killed by signal %d (out of memory?)' % -done.returncode
   lines = [l.strip() for l in done.stderr.splitlines() if l.strip()]
+  # TensorFlow prints the graph's stack trace after its exception, so the
+  # last line is a stack frame; its OOM line and the exception say more.
+  oom = [l for l in lines if l.startswith('OOM when allocating')]
+  if oom:
+    return 'out of memory (%s)' % oom[0].split(' and type ')[0]
+  exceptions = [l for l in lines if re.match(r'[\w.]+(Error|Exception)\b', l)]
   errors = [l for l in lines if 'Error' in l or 'error' in l]
-  return (errors or lines or ['exit %d' % done.returncode])[-1]
+  return (exceptions or errors or lines or ['exit %d' % done.returncode])[-1]
 
 
 def alternate(specs, rounds):

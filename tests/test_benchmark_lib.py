@@ -79,3 +79,44 @@ def test_bfloat16_with_a_cap_is_a_usage_error():
   assert done.returncode != 0
   assert 'Traceback' not in done.stderr
   assert '--max_cpu_isa=avx2 turns off' in done.stderr
+
+
+def _failing_interpreter(tmp_path, stderr_text, exit_code=1):
+  """A stand-in for `python` that fails as a measurement process would."""
+  (tmp_path / 'stderr.txt').write_text(stderr_text)
+  script = tmp_path / 'python'
+  script.write_text('#!/bin/sh\ncat %s >&2\nexit %d\n'
+                    % (tmp_path / 'stderr.txt', exit_code))
+  script.chmod(0o755)
+  return str(script)
+
+
+def test_failure_of_a_tensorflow_out_of_memory_names_the_tensor(tmp_path):
+  # What TensorFlow prints when a graph runs out of memory: the exception,
+  # the OOM line, then the stack trace of the node that asked.
+  python = _failing_interpreter(tmp_path, '\n'.join([
+      'Traceback (most recent call last):',
+      '  File "benchmarks/benchmark_lib.py", line 358, in <module>',
+      'tensorflow.python.framework.errors_impl.ResourceExhaustedError: '
+      'Graph execution error:',
+      "Node: 'densenet/dense_block3/conv_block13/concat'",
+      'OOM when allocating tensor with shape[64,8,8,1430] and type float '
+      'on /job:localhost/replica:0/task:0/device:CPU:0 by allocator mklcpu',
+      "Original stack trace for 'densenet/dense_block3/conv_block13/concat':",
+      '  File "/venv/tensorflow/python/util/traceback_utils.py", line 164, '
+      'in error_handler',
+      '  File "/venv/tensorflow/python/framework/ops.py", line 1221, '
+      'in from_node_def', '']))
+  result = benchmark_lib.run_isolated(dict(kind='baseline', python=python))
+  assert result['error'] == (
+      'out of memory (OOM when allocating tensor with shape[64,8,8,1430])')
+
+
+def test_failure_gives_the_exception_not_the_last_line(tmp_path):
+  python = _failing_interpreter(tmp_path, '\n'.join([
+      'Traceback (most recent call last):',
+      '  File "benchmarks/benchmark_lib.py", line 183, in slim_train',
+      "ValueError: Unknown DenseNet stem 'x'",
+      'Exception ignored in: <function error_handler at 0x7f>', '']))
+  result = benchmark_lib.run_isolated(dict(kind='baseline', python=python))
+  assert result['error'] == "ValueError: Unknown DenseNet stem 'x'"
