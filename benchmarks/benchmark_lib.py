@@ -108,9 +108,10 @@ def load_average():
 
 def cpu_description(isa_cap='native'):
   """E.g. 'AMD EPYC, AVX-512': which oneDNN kernels run depends on it."""
-  suffix = '' if isa_cap == 'native' else ', kernels capped at ' + (
-      isa_cap.upper())
-  return _cpu_model_and_isa() + suffix
+  description = _cpu_model_and_isa()
+  if isa_cap != 'native':
+    description += ', kernels capped at ' + isa_cap.upper()
+  return description
 
 
 def _cpu_model_and_isa():

@@ -551,15 +551,19 @@ def _memory_efficient_pipeline(pipeline, model_name):
 BFLOAT16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
 
 
-def cpu_has_bfloat16(cpuinfo_path='/proc/cpuinfo'):
-  """Whether this CPU has native bfloat16 math (see BFLOAT16_CPU_FLAGS)."""
+def cpu_flags(cpuinfo_path='/proc/cpuinfo'):
+  """The first CPU's feature flags ('avx2', 'avx512f', ...); empty if unknown."""
   try:
     with open(cpuinfo_path) as cpuinfo:
-      flags = next((line.split(':', 1)[1].split() for line in cpuinfo
-                    if line.startswith('flags')), [])
+      return set(next((line.split(':', 1)[1].split() for line in cpuinfo
+                       if line.startswith('flags')), []))
   except OSError:
-    return False
-  return any(flag in flags for flag in BFLOAT16_CPU_FLAGS)
+    return set()
+
+
+def cpu_has_bfloat16(cpuinfo_path='/proc/cpuinfo'):
+  """Whether this CPU has native bfloat16 math (see BFLOAT16_CPU_FLAGS)."""
+  return bool(cpu_flags(cpuinfo_path) & set(BFLOAT16_CPU_FLAGS))
 
 
 def mixed_precision_dtype(clone_on_cpu=False):
