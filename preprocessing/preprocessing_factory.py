@@ -11,6 +11,7 @@ import functools
 
 import tf_compat  # noqa: F401
 
+from nets import nets_factory
 from preprocessing import cifarnet_preprocessing
 from preprocessing import inception_preprocessing
 from preprocessing import lenet_preprocessing
@@ -23,46 +24,23 @@ PREPROCESSORS = {
     'vgg': vgg_preprocessing,
 }
 
-# Network name -> preprocessing name, as slim's factory maps them.
-NETWORK_PREPROCESSING = {
-    'cifarnet': 'cifarnet',
-    'inception_v1': 'inception',
-    'inception_v3': 'inception',
-    'inception_v4': 'inception',
-    'inception_resnet_v2': 'inception',
-    'lenet': 'lenet',
-    'mobilenet_v1': 'inception',
-    'resnet_v1_50': 'vgg',
-    'resnet_v1_101': 'vgg',
-    'resnet_v2_50': 'vgg',
-    'vgg_16': 'vgg',
-    'vgg_19': 'vgg',
-}
-
-# Whole families; the course preprocessed its DenseNet like Inception.
-FAMILY_PREPROCESSING = (
-    ('densenet', 'inception'),
-)
-
 
 def preprocessing_name_for(name):
   """Returns the preprocessing name used by network (or preprocessing) `name`.
+
+  A network's preprocessing is part of its row in `nets_factory.NETWORKS`.
 
   Raises:
     ValueError: naming the valid choices.
   """
   if name in PREPROCESSORS:
     return name
-  if name in NETWORK_PREPROCESSING:
-    return NETWORK_PREPROCESSING[name]
-  for prefix, preprocessing_name in FAMILY_PREPROCESSING:
-    if name.startswith(prefix):
-      return preprocessing_name
+  if name in nets_factory.NETWORKS:
+    return nets_factory.preprocessing_name(name)
   raise ValueError(
       'No preprocessing for %r (--preprocessing_name/--model_name); valid: %s, '
-      'or a network name: %s, densenet*' %
-      (name, ', '.join(sorted(PREPROCESSORS)),
-       ', '.join(sorted(NETWORK_PREPROCESSING))))
+      'or a network name (see --model_name)' %
+      (name, ', '.join(sorted(PREPROCESSORS))))
 
 
 def get_preprocessing(name, is_training=False, use_grayscale=False):

@@ -22,7 +22,7 @@ def _node(graph_def, name):
 
 def test_every_network_module_is_covered():
   modules = {nets_factory.NETWORKS[name][0] for name in ONE_PER_MODULE}
-  assert modules == {module for module, _, _ in nets_factory.NETWORKS.values()}
+  assert modules == {row.module for row in nets_factory.NETWORKS.values()}
 
 
 @pytest.mark.parametrize('model_name', ONE_PER_MODULE)

@@ -23,12 +23,10 @@ from nets import nets_factory
 _PATHS = sorted(glob.glob(os.path.join(MANIFEST_DIR, '*.json')))
 
 
-
-# Networks whose end points follow the manifest's reference definition
-# (the slim zoo). DenseNet's end points are its own module's design.
-_ZOO = ('lenet', 'cifarnet', 'inception_v1', 'inception_v3', 'inception_v4',
-        'inception_resnet_v2', 'resnet_v1_50', 'resnet_v1_101', 'resnet_v2_50',
-        'vgg_16', 'vgg_19', 'mobilenet_v1')
+# Networks whose end points follow the manifest's reference definition: all
+# but DenseNet, whose end points are its own module's design.
+_ZOO = tuple(name for name in nets_factory.network_names()
+             if not name.startswith('densenet'))
 
 
 def _load(path):
@@ -93,7 +91,12 @@ _ZOO_PATHS = [p for p in _PATHS if _load(p)['net'] in _ZOO]
 
 
 def test_every_zoo_network_has_a_manifest():
-  assert sorted(_load(p)['net'] for p in _ZOO_PATHS) == sorted(_ZOO)
+  # The two factory names without a manifest of their own share the
+  # variables of one that has it (EdgeTPU at 0.75 width differs only in
+  # channel counts, which its own end-point tests check).
+  unlisted = {'mobilenet_edgetpu_075'}
+  assert sorted(_load(p)['net'] for p in _ZOO_PATHS) == sorted(
+      set(_ZOO) - unlisted)
 
 
 @pytest.mark.parametrize('path', _ZOO_PATHS, ids=_ids(_ZOO_PATHS))
