@@ -64,11 +64,52 @@ def define_model_flags():
   flags.DEFINE_float('moving_average_decay', None,
                      'The decay of the moving averages of the weights. If '
                      'None, no moving averages are used.')
+  # Video networks take clips; slim has no video dataset, so build_pipeline
+  # turns each preprocessed image into a still clip for them.
+  flags.DEFINE_integer('num_frames', None,
+                       'Frames per clip for the video networks (i3d, s3dg): '
+                       'required for them, unset (None) for image networks. '
+                       'slim has no video dataset, so each preprocessed '
+                       'image is repeated num_frames times on a new frames '
+                       'axis (a still clip): enough to check a set-up or to '
+                       'fine-tune on stills, not to learn motion.')
 
 
 Pipeline = collections.namedtuple(
     'Pipeline', ['dataset', 'network_fn', 'preprocess_fn', 'image_size',
                  'num_classes', 'channels'])
+
+
+def check_num_frames(model_name, num_frames, video_flags='--num_frames=N'):
+  """Raises UserError unless a clip length is given exactly for video nets.
+
+  Args:
+    model_name: a registered network name.
+    num_frames: frames per clip, None for an image network.
+    video_flags: what the user passes to give a clip length, for the message.
+  """
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  video_names = ', '.join(sorted(nets_factory.VIDEO_NETWORKS))
+  if num_frames is not None and num_frames < 1:
+    raise UserError('--num_frames must be at least 1, got %d' % num_frames)
+  if model_name in nets_factory.VIDEO_NETWORKS and num_frames is None:
+    raise UserError('--model_name=%s is a video network (input [batch, '
+                    'frames, height, width, 3]); pass %s' %
+                    (model_name, video_flags))
+  if model_name not in nets_factory.VIDEO_NETWORKS and num_frames is not None:
+    raise UserError('%s is for the video networks (%s); --model_name=%s '
+                    'takes images' % (video_flags, video_names, model_name))
+
+
+def _on_still_clips(network_fn, num_frames):
+  """`network_fn` fed image batches, each image repeated into a clip."""
+  from nets import i3d_utils  # pylint: disable=g-import-not-at-top
+
+  def clip_network_fn(images, **kwargs):
+    return network_fn(i3d_utils.still_clips(images, num_frames), **kwargs)
+
+  clip_network_fn.default_image_size = network_fn.default_image_size
+  return clip_network_fn
 
 
 def require_flag(flags_obj, name, hint):
@@ -105,11 +146,13 @@ def build_pipeline(flags_obj, is_training, image_size=None, weight_decay=0.0):
     weight_decay: L2 regularisation for the network's weights.
 
   Returns:
-    A `Pipeline`.
+    A `Pipeline`. Its `network_fn` takes image batches, also for a video
+    network (`--num_frames`): it repeats each image into a still clip.
 
   Raises:
     UserError: for an unknown dataset, split, model or preprocessing name, a
-      missing dataset directory, or a labels_offset that leaves no class.
+      missing dataset directory, a labels_offset that leaves no class, or a
+      --num_frames missing for a video network (given for an image one).
   """
   from nets import nets_factory  # pylint: disable=g-import-not-at-top
   from preprocessing import preprocessing_factory  # pylint: disable=g-import-not-at-top
@@ -125,6 +168,11 @@ def build_pipeline(flags_obj, is_training, image_size=None, weight_decay=0.0):
         weight_decay=weight_decay, is_training=is_training)
   except ValueError as error:
     raise UserError('--model_name: %s' % _one_line(error)) from error
+  # Scripts (and test flag objects) without --num_frames feed images.
+  num_frames = getattr(flags_obj, 'num_frames', None)
+  check_num_frames(flags_obj.model_name, num_frames)
+  if num_frames:
+    network_fn = _on_still_clips(network_fn, num_frames)
   preprocessing_name = flags_obj.preprocessing_name or flags_obj.model_name
   try:
     preprocess_fn = preprocessing_factory.get_preprocessing(

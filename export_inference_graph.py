@@ -18,6 +18,15 @@ constants) and the class names go next to it as <output_file>.label; add
       --dataset_name=quiz --dataset_dir=/data/quiz \
       --checkpoint_path=/tmp/train --output_file=/tmp/densenet_freeze.pb \
       --saved_model_dir=/tmp/densenet_serving/1
+
+A video network (i3d, s3dg) takes clips: --is_video_model --num_frames=N
+makes the placeholder [batch_size, N, image_size, image_size, channels] and
+records N in `inference_info`; its SavedModel sees each image as a still
+clip:
+
+    python export_inference_graph.py --model_name=s3dg --is_video_model \
+      --num_frames=64 --dataset_name=flowers --dataset_dir=/data/flowers \
+      --output_file=/tmp/s3dg_inf_graph.pb
 """
 
 import tf_compat  # noqa: F401
@@ -57,7 +66,23 @@ flags.DEFINE_string('saved_model_dir', '',
                     'must not exist yet.')
 flags.DEFINE_integer('top_k', 5,
                      'Classes the SavedModel signature returns per image.')
+flags.DEFINE_bool('is_video_model', False,
+                  'Whether the network takes 5-D clips [batch, num_frames, '
+                  'size, size, channels] (i3d, s3dg) instead of images.')
+flags.DEFINE_integer('num_frames', None,
+                     'Frames per clip of the input placeholder; required '
+                     'with --is_video_model, ignored without it.')
 FLAGS = flags.FLAGS
+
+
+def _video_num_frames():
+  """Frames per clip with --is_video_model; None exports an image model."""
+  if not FLAGS.is_video_model:
+    return None
+  if FLAGS.num_frames is None:
+    raise common_flags.UserError('--is_video_model needs --num_frames=N, the '
+                                 'frames per clip of the input')
+  return FLAGS.num_frames  # the export checks it is at least 1
 
 
 def main(_):
@@ -70,7 +95,7 @@ def main(_):
       FLAGS.model_name, FLAGS.dataset_name, FLAGS.dataset_dir,
       labels_offset=FLAGS.labels_offset, image_size=FLAGS.image_size,
       batch_size=FLAGS.batch_size, is_training=FLAGS.is_training,
-      use_grayscale=FLAGS.use_grayscale)
+      use_grayscale=FLAGS.use_grayscale, num_frames=_video_num_frames())
   graph_def, info = inference.export_graph_def(spec)
   if FLAGS.checkpoint_path:
     graph_def = inference.freeze_graph_def(

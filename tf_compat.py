@@ -34,6 +34,15 @@ Repairs
    (eager mode, ``tf.function`` bodies): same results, linear build time.
    Can go when ``add_weight`` stops rebuilding the set or the hash gets cheap.
 
+4. ``tensorflow.python.framework.ops`` no longer exports ``Tensor`` (it lives
+   in ``framework.tensor``), and ``tf_slim.layers.utils.constant_value`` still
+   reads ``ops.Tensor``. slim's BatchNorm calls it whenever its updates go
+   anywhere but ``UPDATE_OPS`` (``updates_collections=None`` or a collection
+   of the caller's, which every upstream arg scope exposes as
+   ``batch_norm_updates_collections``), so those raise ``AttributeError``. We
+   put the class back on the old module. Can go when tf_slim imports it from
+   ``framework.tensor``.
+
 Environment defaults
 --------------------
 ``TF_CPP_MIN_LOG_LEVEL`` defaults to 1 so C++ INFO chatter does not bury the
@@ -125,6 +134,16 @@ def _fast_graph_variable_hash_and_eq():
   return True
 
 
+def _restore_ops_tensor():
+  """Repair 4: give ``framework.ops`` its ``Tensor`` back."""
+  from tensorflow.python.framework import ops
+  if hasattr(ops, 'Tensor'):
+    return False
+  from tensorflow.python.framework import tensor
+  ops.Tensor = tensor.Tensor
+  return True
+
+
 def apply():
   """Applies every repair; returns the names of those that were needed."""
   needed = []
@@ -134,6 +153,8 @@ def apply():
     needed.append('control_flow_ops.case/cond')
   if _fast_graph_variable_hash_and_eq():
     needed.append('graph-mode Variable hash')
+  if _restore_ops_tensor():
+    needed.append('framework.ops.Tensor')
   return needed
 
 

@@ -1,8 +1,10 @@
 """From a checkpoint to predictions: export, freeze, SavedModel, classify.
 
 The exported GraphDef keeps slim's contract (a float placeholder named
-`input`, the network's Predictions end point as output) and carries two
-extras so a frozen `.pb` is self-describing:
+`input`, the network's Predictions end point as output; for a video network,
+`num_frames` in the spec, the placeholder holds clips [batch, num_frames,
+size, size, channels]) and carries two extras so a frozen `.pb` is
+self-describing:
 
 * `encoded_image` (string placeholder) -> `preprocessed_image`: the decode and
   *evaluation* preprocessing the network was evaluated with, so a classifier
@@ -30,6 +32,7 @@ import common_flags
 from common_flags import UserError
 from datasets import dataset_factory
 from datasets import dataset_utils
+from nets import i3d_utils
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 
@@ -52,6 +55,7 @@ ExportSpec = collections.namedtuple('ExportSpec', [
     'use_grayscale',
     'labels_offset',
     'labels_to_names',  # {dataset label: name} or None
+    'num_frames',       # frames per clip of a video network; None: images
 ])
 
 Prediction = collections.namedtuple('Prediction', ['class_id', 'label',
@@ -64,12 +68,12 @@ class ImageError(UserError):
 
 def make_spec(model_name, num_classes, image_size=None, batch_size=None,
               is_training=False, channels=3, use_grayscale=False,
-              labels_offset=0, labels_to_names=None):
+              labels_offset=0, labels_to_names=None, num_frames=None):
   """Returns an `ExportSpec`; `channels` is forced to 1 by `use_grayscale`."""
   return ExportSpec(model_name, num_classes, image_size or None,
                     batch_size or None, is_training,
                     1 if use_grayscale else channels, use_grayscale,
-                    labels_offset, labels_to_names)
+                    labels_offset, labels_to_names, num_frames)
 
 
 def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
@@ -121,6 +125,8 @@ def _network_and_preprocessing(spec):
         is_training=spec.is_training)
   except ValueError as error:
     raise UserError('--model_name: %s' % error) from error
+  common_flags.check_num_frames(spec.model_name, spec.num_frames,
+                                video_flags='--is_video_model --num_frames=N')
   preprocess_fn = preprocessing_factory.get_preprocessing(
       spec.model_name, is_training=False, use_grayscale=spec.use_grayscale)
   image_size = spec.image_size or network_fn.default_image_size
@@ -145,6 +151,7 @@ def _info(spec, image_size, output_node):
       'use_grayscale': spec.use_grayscale,
       'is_training': spec.is_training,
       'labels_offset': spec.labels_offset,
+      'num_frames': spec.num_frames,
       'input_node': INPUT_NODE,
       'output_node': output_node,
       'encoded_input_node': ENCODED_INPUT_NODE,
@@ -160,8 +167,10 @@ def build_inference_graph(spec):
     The info dict (also stored in the graph as `inference_info`).
   """
   network_fn, preprocess_fn, image_size = _network_and_preprocessing(spec)
+  frames = [spec.num_frames] if spec.num_frames else []
   images = tf.placeholder(
-      tf.float32, [spec.batch_size, image_size, image_size, spec.channels],
+      tf.float32,
+      [spec.batch_size] + frames + [image_size, image_size, spec.channels],
       name=INPUT_NODE)
   _, end_points = network_fn(images)
   output_node = end_points['Predictions'].op.name
@@ -320,6 +329,7 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5):
   Signature inputs: `image_bytes` (string [batch], JPEG/PNG/GIF/BMP bytes).
   Outputs: `classes` (int64 [batch, k], dataset label ids), `class_names`
   (string [batch, k]), `probabilities` (float32 [batch, k]), best first.
+  A video network (`spec.num_frames`) sees each image as a still clip.
   """
   checkpoint_path = common_flags.resolve_checkpoint(checkpoint_path)
   if tf.gfile.Exists(export_dir):
@@ -334,6 +344,8 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5):
         lambda one: _decode_and_preprocess(one, preprocess_fn, image_size,
                                            spec.channels),
         encoded, fn_output_signature=tf.float32)
+    if spec.num_frames:
+      images = i3d_utils.still_clips(images, spec.num_frames)
     _, end_points = network_fn(images)
     probabilities, indices = tf.nn.top_k(end_points['Predictions'], k=k)
     classes = tf.cast(indices, tf.int64) + spec.labels_offset

@@ -33,6 +33,11 @@ Usage:
 For training with less memory, pass `memory_efficient=True` (recomputes the
 dense layers in the backward pass instead of keeping their activations; same
 variables, same gradients; figures in docs/performance.md).
+
+densenet121, densenet161 and densenet169 also take pudae's arguments in
+pudae's order, `(inputs, num_classes, data_format, is_training, reuse)`, and
+their end points include pudae's '<scope>/logits' and 'predictions'
+([batch, 1, 1, num_classes]), so code written for those checkpoints runs.
 """
 
 import collections
@@ -57,6 +62,9 @@ DenseNetConfig = collections.namedtuple('DenseNetConfig', [
     'num_classes',  # default class count of the named network
     'dropout_keep_prob',  # default; 1.0 = no dropout
 ])
+
+# The networks pudae/tensorflow-densenet defines, with its argument order.
+PUDAE_NETWORKS = ('densenet121', 'densenet161', 'densenet169')
 
 # ImageNet networks get symmetric padding in the stem, as the paper's Torch
 # code, torchvision and Keras do ('SAME' would pad 2 before and 3 after).
@@ -505,9 +513,18 @@ def _record(end_points, scope, name, tensor):
     end_points[key + '/' + name if name else key] = tensor
 
 
+def _check_data_format(data_format):
+  if data_format != 'NHWC':
+    raise ValueError(
+        'Only data_format=\'NHWC\' is supported on CPU, got %r. The images '
+        'are [batch, height, width, channels] either way (pudae\'s NCHW '
+        'option only changes the GPU compute layout); pass \'NHWC\'.'
+        % (data_format,))
+
+
 def densenet_from_config(images, config, num_classes, is_training=False,
                          dropout_keep_prob=1.0, scope='densenet', reuse=None,
-                         memory_efficient=False):
+                         memory_efficient=False, data_format='NHWC'):
   """Builds the DenseNet described by `config`.
 
   Args:
@@ -527,13 +544,20 @@ def densenet_from_config(images, config, num_classes, is_training=False,
       quadratically with block depth, for some extra time. Same variables
       (checkpoints interchangeable) and gradients.
       Bottleneck ("B") networks only; the others ignore it.
+    data_format: 'NHWC', the only layout supported on CPU.
 
   Returns:
     (logits [batch, num_classes], end_points). end_points holds the stem
     ('<scope>/conv1', '<scope>/pool1'), every dense block, dense layer and
     transition under their scope names, 'global_pool' [batch, channels],
-    'Logits' and 'Predictions' (softmax), the last two only if num_classes.
+    'Logits' and 'Predictions' (softmax) and pudae's unsqueezed
+    '<scope>/logits' and 'predictions' [batch, 1, 1, num_classes], the last
+    four only if num_classes.
+
+  Raises:
+    ValueError: for an unknown stem or a data_format other than 'NHWC'.
   """
+  _check_data_format(data_format)
   if config.stem not in STEM_TYPES:
     raise ValueError('Unknown DenseNet stem %r; valid stems: %s' %
                      (config.stem, ', '.join(STEM_TYPES)))
@@ -570,12 +594,16 @@ def densenet_from_config(images, config, num_classes, is_training=False,
       end_points['global_pool'] = tf.squeeze(net, [1, 2])
       if not num_classes:
         return end_points['global_pool'], end_points
-      logits = slim.conv2d(net, num_classes, 1,
-                           biases_initializer=tf.zeros_initializer(),
-                           scope='logits')
-      logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
+      logits_map = slim.conv2d(net, num_classes, 1,
+                               biases_initializer=tf.zeros_initializer(),
+                               scope='logits')
+      end_points[sc.name + '/logits'] = logits_map
+      logits = tf.squeeze(logits_map, [1, 2], name='SpatialSqueeze')
       end_points['Logits'] = logits
       end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
+      end_points['predictions'] = tf.reshape(
+          end_points['Predictions'], tf.shape(logits_map),
+          name='UnsqueezedPredictions')
       return logits, end_points
 
 
@@ -585,11 +613,23 @@ def _named_network(name):
 
   def network(images, num_classes=config.num_classes, is_training=False,
               dropout_keep_prob=config.dropout_keep_prob, scope=name,
-              reuse=None, memory_efficient=False):
+              reuse=None, memory_efficient=False, data_format='NHWC'):
     return densenet_from_config(images, config, num_classes, is_training,
                                 dropout_keep_prob, scope, reuse,
-                                memory_efficient)
+                                memory_efficient, data_format)
 
+  # pudae's order first, so its users' positional calls mean the same here.
+  def network_in_pudae_order(images, num_classes=config.num_classes,
+                             data_format='NHWC', is_training=False,
+                             reuse=None,
+                             dropout_keep_prob=config.dropout_keep_prob,
+                             scope=name, memory_efficient=False):
+    return densenet_from_config(images, config, num_classes, is_training,
+                                dropout_keep_prob, scope, reuse,
+                                memory_efficient, data_format)
+
+  if name in PUDAE_NETWORKS:
+    network = network_in_pudae_order
   network.__name__ = network.__qualname__ = name
   network.__doc__ = (
       '%s: blocks %s, growth rate %d, %d initial features, bottleneck %s, '
@@ -597,6 +637,10 @@ def _named_network(name):
       % (name, config.block_layers, config.growth_rate,
          config.num_initial_features, config.bottleneck, config.compression,
          config.stem))
+  if name in PUDAE_NETWORKS:
+    network.__doc__ += (' Positional order as in pudae/tensorflow-densenet: '
+                        '(images, num_classes, data_format, is_training, '
+                        'reuse).')
   network.default_image_size = config.default_image_size
   return network
 

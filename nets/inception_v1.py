@@ -1,6 +1,7 @@
 """Inception v1 / GoogLeNet (Szegedy et al. 2014, "Going Deeper with
-Convolutions"), with BatchNorm as in slim's `inception_v1_2016_08_28`
-checkpoint (1001 classes, background first, inception preprocessing).
+Convolutions", arXiv:1409.4842), with BatchNorm as in slim's
+`inception_v1_2016_08_28` checkpoint (1001 classes, background first,
+inception preprocessing).
 
 Each Inception module has four branches: 1x1; 1x1 -> 3x3; 1x1 -> 3x3 (the
 paper's 5x5, replaced by a 3x3 in this implementation); 3x3 max pool -> 1x1.
@@ -52,19 +53,48 @@ _STAGES = [
 ]
 
 
-def inception_v1_base(inputs, final_endpoint='Mixed_5c', scope='InceptionV1'):
+# The stem before the first Inception module, left out when
+# include_root_block=False (callers feeding their own 192-channel features).
+_ROOT_BLOCK_SIZE = iu.stage_names(_STAGES).index('Mixed_3b')
+
+_HEAD = iu.ConvHead(pool_kernel=7, pool_name='AvgPool_0a_7x7',
+                    pool_end_point='AvgPool_0a_7x7',
+                    global_pool_name='global_pool', dropout_name='Dropout_0b',
+                    pre_logits_end_point=None, logits_name='Conv2d_0c_1x1')
+
+
+def inception_v1_base(inputs, final_endpoint='Mixed_5c',
+                      include_root_block=True, scope='InceptionV1'):
   """The convolutional trunk up to `final_endpoint`.
 
+  Args:
+    inputs: float32 [batch, height, width, channels].
+    final_endpoint: the last stage built, one of Conv2d_1a_7x7,
+      MaxPool_2a_3x3, Conv2d_2b_1x1, Conv2d_2c_3x3, MaxPool_3a_3x3 (these five
+      only with the root block), Mixed_3b, Mixed_3c, MaxPool_4a_3x3, Mixed_4b
+      ... Mixed_4f, MaxPool_5a_2x2, Mixed_5b, Mixed_5c.
+    include_root_block: build the stem (convolutions and max pools before
+      Mixed_3b); without it `inputs` go straight into Mixed_3b.
+    scope: variable scope.
+
   Returns:
-    (net, end_points).
+    (net, end_points): the `final_endpoint` tensor and every stage so far.
+
+  Raises:
+    ValueError: if `final_endpoint` is not one of the stages built.
   """
+  stages = _STAGES if include_root_block else _STAGES[_ROOT_BLOCK_SIZE:]
   with tf.variable_scope(scope, 'InceptionV1', [inputs]):
-    with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
-                        stride=1, padding='SAME'):
-      return iu.build_trunk(inputs, _STAGES, final_endpoint)
+    # The checkpoint was trained from a N(0, 0.01) start, not the arg scope's.
+    with slim.arg_scope([slim.conv2d, slim.fully_connected],
+                        weights_initializer=tf.truncated_normal_initializer(
+                            stddev=0.01)):
+      with slim.arg_scope([slim.conv2d, slim.max_pool2d],
+                          stride=1, padding='SAME'):
+        return iu.build_trunk(inputs, stages, final_endpoint)
 
 
-def inception_v1(inputs, num_classes=1001, is_training=True,
+def inception_v1(inputs, num_classes=1000, is_training=True,
                  dropout_keep_prob=0.8, prediction_fn=slim.softmax,
                  spatial_squeeze=True, reuse=None, scope='InceptionV1',
                  global_pool=False):
@@ -72,15 +102,18 @@ def inception_v1(inputs, num_classes=1001, is_training=True,
 
   Args:
     inputs: float32 [batch, height, width, 3]; 224x224 for the checkpoint.
-    num_classes: number of classes; 0 or None returns the pooled 1024-d
-      features (AvgPool_0a_7x7) instead of logits.
+    num_classes: number of classes (the checkpoint has 1001); 0 or None
+      returns the pooled 1024-d features (AvgPool_0a_7x7, or global_pool)
+      instead of logits.
     is_training: BatchNorm uses batch statistics and dropout is active.
     dropout_keep_prob: fraction of pooled features kept while training.
     prediction_fn: turns logits into `end_points['Predictions']`.
-    spatial_squeeze: squeeze logits to [batch, num_classes].
+    spatial_squeeze: squeeze logits to [batch, num_classes] (else
+      [batch, 1, 1, num_classes]).
     reuse: whether to reuse the variables of `scope`.
     scope: variable scope of every variable.
-    global_pool: average the whole final map instead of a 7x7 window.
+    global_pool: average the whole final map (end point 'global_pool')
+      instead of a 7x7 window, so any input size gives one prediction.
 
   Returns:
     (logits, end_points).
@@ -89,23 +122,8 @@ def inception_v1(inputs, num_classes=1001, is_training=True,
     with slim.arg_scope([slim.batch_norm, slim.dropout],
                         is_training=is_training):
       net, end_points = inception_v1_base(inputs, scope=sc)
-      with tf.variable_scope('Logits'):
-        if global_pool:
-          net = iu.global_average_pool(net, 'global_pool')
-        else:
-          net = slim.avg_pool2d(net, iu.reduced_kernel_size(net, 7),
-                                padding='VALID', scope='AvgPool_0a_7x7')
-        end_points['AvgPool_0a_7x7'] = net
-        if not num_classes:
-          return net, end_points
-        net = slim.dropout(net, dropout_keep_prob, scope='Dropout_0b')
-        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                             normalizer_fn=None, scope='Conv2d_0c_1x1')
-        if spatial_squeeze:
-          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-      end_points['Logits'] = logits
-      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+      return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
+                            dropout_keep_prob, spatial_squeeze, prediction_fn)
 
 
 inception_v1.default_image_size = 224

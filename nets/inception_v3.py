@@ -1,11 +1,13 @@
 """Inception v3 (Szegedy et al. 2015, "Rethinking the Inception Architecture
-for Computer Vision"), as in slim's `inception_v3_2016_08_28` checkpoint
-(1001 classes, background first, 299x299, inception preprocessing).
+for Computer Vision", arXiv:1512.00567), as in slim's
+`inception_v3_2016_08_28` checkpoint (1001 classes, background first,
+299x299, inception preprocessing).
 
 Stem of 3x3 convolutions, three 35x35 modules (5x5 branch), a grid reduction,
 four 17x17 modules with factorised 1x7/7x1 convolutions, a second reduction
 and two 8x8 modules with split 1x3/3x1 outputs; an auxiliary classifier
-reads Mixed_6e.
+reads Mixed_6e. Every convolution's depth scales with `depth_multiplier`
+(floored at `min_depth`).
 """
 
 import tf_compat  # noqa: F401
@@ -99,69 +101,92 @@ _STAGES = [
 ]
 
 
-def inception_v3_base(inputs, final_endpoint='Mixed_7c', scope='InceptionV3'):
+_HEAD = iu.ConvHead(pool_kernel=8, pool_name='AvgPool_1a_{}x{}',
+                    pool_end_point='AvgPool_1a', global_pool_name='GlobalPool',
+                    dropout_name='Dropout_1b', pre_logits_end_point='PreLogits',
+                    logits_name='Conv2d_1c_1x1')
+
+_AUX_HEAD = iu.AuxHead(pool_name='AvgPool_1a_5x5', conv_name='Conv2d_2a_{}x{}',
+                       conv_kernel=5, conv_stddev=0.01,
+                       logits_name='Conv2d_2b_1x1', logits_stddev=0.001,
+                       logits_as_conv=True)
+
+
+def inception_v3_base(inputs, final_endpoint='Mixed_7c', min_depth=16,
+                      depth_multiplier=1.0, scope=None):
   """The convolutional trunk up to `final_endpoint`.
 
+  Args:
+    inputs: float32 [batch, height, width, channels].
+    final_endpoint: the last stage built, one of Conv2d_1a_3x3,
+      Conv2d_2a_3x3, Conv2d_2b_3x3, MaxPool_3a_3x3, Conv2d_3b_1x1,
+      Conv2d_4a_3x3, MaxPool_5a_3x3, Mixed_5b, Mixed_5c, Mixed_5d, Mixed_6a
+      ... Mixed_6e, Mixed_7a, Mixed_7b, Mixed_7c.
+    min_depth: smallest depth any convolution gets from `depth_multiplier`.
+    depth_multiplier: scales every convolution's depth; must be > 0.
+    scope: variable scope (default: a new 'InceptionV3' one, so two calls
+      in one graph build two networks).
+
   Returns:
-    (net, end_points).
+    (net, end_points): the `final_endpoint` tensor and every stage so far.
+
+  Raises:
+    ValueError: for an unknown `final_endpoint` or depth_multiplier <= 0.
   """
+  stages = iu.scale_depths(_STAGES,
+                           iu.depth_fn(depth_multiplier, min_depth))
   with tf.variable_scope(scope, 'InceptionV3', [inputs]):
     with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
                         stride=1, padding='SAME'):
-      return iu.build_trunk(inputs, _STAGES, final_endpoint)
+      return iu.build_trunk(inputs, stages, final_endpoint)
 
 
-def inception_v3(inputs, num_classes=1001, is_training=True,
-                 dropout_keep_prob=0.8, prediction_fn=slim.softmax,
-                 spatial_squeeze=True, reuse=None, create_aux_logits=True,
-                 scope='InceptionV3', global_pool=False):
+def inception_v3(inputs, num_classes=1000, is_training=True,
+                 dropout_keep_prob=0.8, min_depth=16, depth_multiplier=1.0,
+                 prediction_fn=slim.softmax, spatial_squeeze=True, reuse=None,
+                 create_aux_logits=True, scope='InceptionV3',
+                 global_pool=False):
   """Inception v3 classifier.
 
   Args:
     inputs: float32 [batch, height, width, 3]; 299x299 for the checkpoint
       (at least 75x75).
-    num_classes: number of classes; 0 or None returns the pooled 2048-d
-      features (AvgPool_1a) and builds no auxiliary head.
+    num_classes: number of classes (the checkpoint has 1001); 0 or None
+      returns the pooled 2048-d features (AvgPool_1a, or global_pool) and
+      builds no auxiliary head.
     is_training: BatchNorm uses batch statistics and dropout is active.
     dropout_keep_prob: fraction of pooled features kept while training.
+    min_depth: smallest depth any convolution gets from `depth_multiplier`.
+    depth_multiplier: scales every convolution's depth (auxiliary head
+      included); must be > 0.
     prediction_fn: turns logits into `end_points['Predictions']`.
-    spatial_squeeze: squeeze logits to [batch, num_classes].
+    spatial_squeeze: squeeze logits and auxiliary logits to
+      [batch, num_classes] (else [batch, 1, 1, num_classes]).
     reuse: whether to reuse the variables of `scope`.
     create_aux_logits: build the auxiliary classifier (end point AuxLogits).
     scope: variable scope of every variable.
-    global_pool: average the whole final map instead of an 8x8 window.
+    global_pool: average the whole final map (end point 'global_pool')
+      instead of an 8x8 window, so any input size gives one prediction.
 
   Returns:
     (logits, end_points).
+
+  Raises:
+    ValueError: if depth_multiplier <= 0.
   """
+  depth = iu.depth_fn(depth_multiplier, min_depth)
   with tf.variable_scope(scope, 'InceptionV3', [inputs], reuse=reuse) as sc:
     with slim.arg_scope([slim.batch_norm, slim.dropout],
                         is_training=is_training):
-      net, end_points = inception_v3_base(inputs, scope=sc)
-      with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
-                          stride=1, padding='SAME'):
-        if num_classes and create_aux_logits:
-          end_points['AuxLogits'] = iu.aux_logits(
-              end_points['Mixed_6e'], num_classes, conv_name='Conv2d_2a_5x5',
-              logits_name='Conv2d_2b_1x1', logits_as_conv=True)
-      with tf.variable_scope('Logits'):
-        if global_pool:
-          net = iu.global_average_pool(net, 'GlobalPool')
-        else:
-          net = slim.avg_pool2d(net, iu.reduced_kernel_size(net, 8),
-                                padding='VALID', scope='AvgPool_1a_8x8')
-        end_points['AvgPool_1a'] = net
-        if not num_classes:
-          return net, end_points
-        net = slim.dropout(net, dropout_keep_prob, scope='Dropout_1b')
-        end_points['PreLogits'] = net
-        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                             normalizer_fn=None, scope='Conv2d_1c_1x1')
-        if spatial_squeeze:
-          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-      end_points['Logits'] = logits
-      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+      net, end_points = inception_v3_base(inputs, min_depth=min_depth,
+                                          depth_multiplier=depth_multiplier,
+                                          scope=sc)
+      if num_classes and create_aux_logits:
+        end_points['AuxLogits'] = iu.aux_logits(
+            end_points['Mixed_6e'], num_classes, _AUX_HEAD, depth=depth,
+            spatial_squeeze=spatial_squeeze)
+      return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
+                            dropout_keep_prob, spatial_squeeze, prediction_fn)
 
 
 inception_v3.default_image_size = 299

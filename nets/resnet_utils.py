@@ -1,36 +1,96 @@
-"""Pieces shared by ResNet v1 and v2 (He et al. 2015, 2016).
+"""Pieces shared by ResNet v1 and v2.
 
-A ResNet here is a stem (7x7/2 convolution and 3x3/2 max pooling), four
-blocks of bottleneck units, global average pooling and a 1x1 convolution
-classifier. v1 and v2 differ in the unit (post- vs pre-activation) and in where
-BatchNorm sits around the stem and after the last block; `resnet` takes both.
+Papers: He, Zhang, Ren and Sun, "Deep Residual Learning for Image
+Recognition" (arXiv:1512.03385, 2015) and "Identity Mappings in Deep Residual
+Networks" (arXiv:1603.05027, 2016).
 
-As in slim's released checkpoints, the stride of a block is applied by its
-LAST unit, on the 3x3 convolution, and end points are keyed by full scope name
-('resnet_v1_50/block2/unit_4/bottleneck_v1'), plus 'global_pool',
-'<scope>/logits', '<scope>/spatial_squeeze' and 'predictions'. We add the
-'Logits' and 'Predictions' aliases every network in this repo provides.
+A ResNet is a root block (7x7/2 convolution and 3x3/2 max pooling), a list of
+`Block`s of residual units, and a classifier (global average pooling and a
+1x1 convolution). A `Block` is data: its scope, the unit function and one dict
+of keyword arguments per unit, so callers (DeepLab among them) describe custom
+networks as tables and `stack_blocks_dense` applies them.
+
+As in slim's released checkpoints, a block's stride is taken by its LAST
+unit, which subsamples its output rather than the next block's input: the
+result is the same and cheaper. End points are keyed by full scope name
+('resnet_v1_50/block2/unit_4/bottleneck_v1/conv2'), plus 'global_pool',
+'<scope>/logits', '<scope>/spatial_squeeze' and 'predictions'; with classes,
+we add the 'Logits' and 'Predictions' aliases every network in this repo has.
 """
 
 import collections
+import contextlib
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-# base_depth: width of the bottleneck's 3x3 convolution (the unit outputs
-# 4 * base_depth channels); stride: applied by the last unit of the block.
-Block = collections.namedtuple('Block', ['scope', 'base_depth', 'num_units',
-                                         'stride'])
+# unit_fn(net, rate=..., **unit_args) -> net; args holds one dict per unit,
+# e.g. {'depth': 256, 'depth_bottleneck': 64, 'stride': 1}.
+Block = collections.namedtuple('Block', ['scope', 'unit_fn', 'args'])
+
+# What distinguishes ResNet v1 from v2 in the network around the units:
+# `name` is the default variable scope; `unit_fn` the module's own unit, whose
+# outputs become end points; `preactivation` (v2) drops BatchNorm/ReLU from the
+# root convolution (the first unit normalises its input) and adds a final
+# 'postnorm' BatchNorm+ReLU because v2 units end without one.
+Variant = collections.namedtuple('Variant',
+                                 ['name', 'unit_fn', 'preactivation'])
+
+# Units per block of the ImageNet networks: 50, 101 and 152 layers from
+# He et al. 2015 (Table 1), 200 from He et al. 2016.
+UNITS_PER_BLOCK = {
+    50: (3, 4, 6, 3),
+    101: (3, 4, 23, 3),
+    152: (3, 8, 36, 3),
+    200: (3, 24, 36, 3),
+}
+# Bottleneck widths and strides of the four ImageNet blocks. The last block
+# does not stride: the network's stride is 4 (root) * 2 * 2 * 2 = 32.
+_IMAGENET_BASE_DEPTHS = (64, 128, 256, 512)
+_IMAGENET_STRIDES = (2, 2, 2, 1)
 
 
-def standard_blocks(units_per_block):
-  """The four blocks of ResNet-50/101/152/200 with the given unit counts."""
-  base_depths = (64, 128, 256, 512)
-  strides = (2, 2, 2, 1)
-  return [Block('block%d' % (i + 1), depth, units, stride)
-          for i, (depth, units, stride) in enumerate(
-              zip(base_depths, units_per_block, strides))]
+def bottleneck_block(unit_fn, scope, base_depth, num_units, stride):
+  """A `Block` of `num_units` bottleneck units, the last one striding.
+
+  Args:
+    unit_fn: the bottleneck unit (v1 or v2).
+    scope: the block's scope name.
+    base_depth: width of the 1x1 and 3x3 bottleneck convolutions; units
+      output 4 * base_depth channels.
+    num_units: number of units.
+    stride: stride of the block, taken by its last unit.
+
+  Returns:
+    A `Block`.
+  """
+  strides = [1] * (num_units - 1) + [stride]
+  return Block(scope, unit_fn, [
+      {'depth': 4 * base_depth, 'depth_bottleneck': base_depth,
+       'stride': unit_stride} for unit_stride in strides])
+
+
+def imagenet_blocks(block_fn, num_layers, depth_multiplier=1,
+                    min_base_depth=8):
+  """The four blocks of ResNet-`num_layers`.
+
+  Args:
+    block_fn: `block_fn(scope, base_depth, num_units, stride) -> Block`.
+    num_layers: a key of `UNITS_PER_BLOCK`.
+    depth_multiplier: scales every block's bottleneck width.
+    min_base_depth: lower bound of a scaled bottleneck width.
+
+  Returns:
+    A list of four `Block`s named 'block1' to 'block4'.
+  """
+  layout = zip(_IMAGENET_BASE_DEPTHS, UNITS_PER_BLOCK[num_layers],
+               _IMAGENET_STRIDES)
+  return [block_fn('block%d' % (index + 1),
+                   base_depth=max(int(base_depth * depth_multiplier),
+                                  min_base_depth),
+                   num_units=num_units, stride=stride)
+          for index, (base_depth, num_units, stride) in enumerate(layout)]
 
 
 def subsample(inputs, factor, scope=None):
@@ -46,7 +106,8 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
   TensorFlow's SAME padding pads more at the end when the input is even, which
   shifts a strided convolution's sampling grid. The checkpoints were trained
   with symmetric explicit padding followed by a VALID convolution, so we do
-  the same whenever stride > 1.
+  the same whenever stride > 1; the result equals a stride-1 SAME convolution
+  followed by `subsample`.
   """
   if stride == 1:
     return slim.conv2d(inputs, num_outputs, kernel_size, stride=1, rate=rate,
@@ -61,112 +122,162 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
                      rate=rate, padding='VALID', scope=scope)
 
 
-def stack_blocks(net, blocks, unit_fn, output_stride=None,
-                 current_stride=1, outputs_collections=None):
-  """Applies every unit of every block.
+class _AtrousSchedule(object):
+  """Turns requested strides into (stride, rate) for a target output stride.
+
+  Once the product of the strides taken so far reaches `output_stride`, every
+  later stride is replaced by stride 1 and a dilation rate multiplied by the
+  stride it replaces, so features stay dense but keep their receptive field
+  (and the variables do not change).
+  """
+
+  def __init__(self, output_stride):
+    self.output_stride = output_stride
+    self.current_stride = 1
+    self.rate = 1
+
+  def _reached(self):
+    return (self.output_stride is not None and
+            self.current_stride == self.output_stride)
+
+  def take(self, stride):
+    """Returns the (stride, rate) a layer asked to stride by `stride` uses."""
+    if self._reached():
+      rate = self.rate
+      self.rate *= stride
+      return 1, rate
+    self.current_stride *= stride
+    if (self.output_stride is not None and
+        self.current_stride > self.output_stride):
+      raise ValueError('The target output_stride cannot be reached.')
+    return stride, 1
+
+  def check_reached(self):
+    if self.output_stride is not None and not self._reached():
+      raise ValueError('The target output_stride cannot be reached.')
+
+
+@slim.add_arg_scope
+def stack_blocks_dense(net, blocks, output_stride=None,
+                       store_non_strided_activations=False,
+                       outputs_collections=None):
+  """Applies every unit of every block, in scopes '<block>/unit_<n>'.
 
   Args:
-    net: the stem's output.
+    net: [batch, height, width, channels] input of the first block.
     blocks: list of `Block`.
-    unit_fn: `unit_fn(net, depth, depth_bottleneck, stride, rate,
-      outputs_collections, scope)`.
-    output_stride: if set, stop striding once the total stride reaches it and
-      dilate the following 3x3 convolutions instead (dense features).
-    current_stride: the stride of `net` relative to the image.
-    outputs_collections: collection receiving unit and block outputs.
+    output_stride: if set, the stride of the result relative to `net`; it
+      must be a product of the first unit strides. Once it is reached, later
+      units dilate their convolutions instead of striding.
+    store_non_strided_activations: run each block's last unit at stride 1 and
+      subsample after collecting the block's output, so the end points hold
+      the full-resolution activations (dense prediction heads use them) at
+      four times that unit's cost.
+    outputs_collections: collection receiving each block's output.
 
   Returns:
     The last block's output.
 
   Raises:
-    ValueError: if `output_stride` cannot be reached exactly.
+    ValueError: if `output_stride` cannot be reached.
   """
-  rate = 1
+  schedule = _AtrousSchedule(output_stride)
   for block in blocks:
-    with tf.variable_scope(block.scope, values=[net]) as sc:
-      for index in range(block.num_units):
-        stride = block.stride if index == block.num_units - 1 else 1
-        if output_stride is not None and current_stride == output_stride:
-          unit_stride, unit_rate = 1, rate
-          rate *= stride
-        else:
-          unit_stride, unit_rate = stride, 1
-          current_stride *= stride
+    with tf.variable_scope(block.scope, 'block', [net]) as sc:
+      block_stride = 1
+      for index, unit in enumerate(block.args):
+        if store_non_strided_activations and index == len(block.args) - 1:
+          block_stride = unit.get('stride', 1)
+          unit = dict(unit, stride=1)
+        stride, rate = schedule.take(unit.get('stride', 1))
         with tf.variable_scope('unit_%d' % (index + 1), values=[net]):
-          net = unit_fn(net, 4 * block.base_depth, block.base_depth,
-                        unit_stride, unit_rate, outputs_collections)
-      slim.utils.collect_named_outputs(outputs_collections, sc.name, net)
-  if output_stride is not None and current_stride != output_stride:
-    raise ValueError('output_stride %d is not reachable with these blocks '
-                     '(network stride %d)' % (output_stride, current_stride))
+          net = block.unit_fn(net, rate=rate, **dict(unit, stride=stride))
+      net = slim.utils.collect_named_outputs(outputs_collections, sc.name, net)
+      stride, _ = schedule.take(block_stride)
+      net = subsample(net, stride)
+  schedule.check_reached()
   return net
 
 
-def resnet(inputs, blocks, unit_fn, preactivation, num_classes, is_training,
-           global_pool, output_stride, spatial_squeeze, reuse, scope):
-  """Builds a ResNet classifier (v1 when `preactivation` is False, else v2).
+def _batch_norm_mode(is_training):
+  """Sets BatchNorm's mode, or leaves it to an enclosing arg scope (None)."""
+  if is_training is None:
+    return contextlib.nullcontext()
+  return slim.arg_scope([slim.batch_norm], is_training=is_training)
 
-  Args:
-    inputs: float32 [batch, height, width, 3].
-    blocks: list of `Block`.
-    unit_fn: the residual unit (see `stack_blocks`).
-    preactivation: v2 layout: the stem convolution has no BatchNorm/ReLU
-      (the first unit normalises its input) and a final 'postnorm'
-      BatchNorm+ReLU follows the last block.
-    num_classes: number of classes; 0 or None returns the pooled features
-      [batch, 1, 1, 2048] (or the last block's map if not `global_pool`).
-    is_training: BatchNorm uses batch statistics and updates moving ones.
-    global_pool: average the last feature map over space.
-    output_stride: see `stack_blocks`; must be a multiple of 4.
-    spatial_squeeze: squeeze logits to [batch, num_classes].
-    reuse: whether to reuse the variables of `scope`.
-    scope: variable scope of every variable.
+
+def _root_block(net, preactivation):
+  """7x7/2 convolution 'conv1' and 3x3/2 max pooling 'pool1'."""
+  if preactivation:
+    with slim.arg_scope([slim.conv2d], activation_fn=None,
+                        normalizer_fn=None):
+      net = conv2d_same(net, 64, 7, stride=2, scope='conv1')
+  else:
+    net = conv2d_same(net, 64, 7, stride=2, scope='conv1')
+  return slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
+
+
+def _classifier(net, end_points, num_classes, global_pool, spatial_squeeze,
+                scope_name):
+  """Optional global pooling, then logits and predictions if num_classes."""
+  if global_pool:
+    net = tf.reduce_mean(net, [1, 2], keepdims=True, name='pool5')
+    end_points['global_pool'] = net
+  if not num_classes:
+    return net
+  net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                    normalizer_fn=None, scope='logits')
+  end_points[scope_name + '/logits'] = net
+  if spatial_squeeze:
+    net = tf.squeeze(net, [1, 2], name='SpatialSqueeze')
+    end_points[scope_name + '/spatial_squeeze'] = net
+  predictions = slim.softmax(net, scope='predictions')
+  end_points['predictions'] = end_points['Predictions'] = predictions
+  end_points['Logits'] = net
+  return net
+
+
+def resnet(variant, inputs, blocks, num_classes=None, is_training=True,
+           global_pool=True, output_stride=None, include_root_block=True,
+           spatial_squeeze=True, store_non_strided_activations=False,
+           reuse=None, scope=None):
+  """Builds a ResNet of `variant` (v1 or v2) from `blocks`.
+
+  `resnet_v1.resnet_v1` and `resnet_v2.resnet_v2` document the arguments.
 
   Returns:
-    (logits, end_points).
+    (net, end_points): logits, or the features when num_classes is 0/None.
+
+  Raises:
+    ValueError: if `output_stride` is not a multiple of 4 with the root
+      block, or cannot be reached.
   """
-  if output_stride is not None and output_stride % 4:
-    raise ValueError('output_stride must be a multiple of 4, got %d' %
-                     output_stride)
-  with tf.variable_scope(scope, values=[inputs], reuse=reuse) as sc:
+  with tf.variable_scope(scope, variant.name, [inputs], reuse=reuse) as sc:
     collection = sc.original_name_scope + '_end_points'
-    with slim.arg_scope([slim.conv2d], outputs_collections=collection), \
-        slim.arg_scope([slim.batch_norm], is_training=is_training):
-      if preactivation:
-        with slim.arg_scope([slim.conv2d], activation_fn=None,
-                            normalizer_fn=None):
-          net = conv2d_same(inputs, 64, 7, stride=2, scope='conv1')
-      else:
-        net = conv2d_same(inputs, 64, 7, stride=2, scope='conv1')
-      net = slim.max_pool2d(net, [3, 3], stride=2, padding='SAME',
-                            scope='pool1')
-      net = stack_blocks(net, blocks, unit_fn, output_stride,
-                         current_stride=4, outputs_collections=collection)
-      if preactivation:
+    with slim.arg_scope([slim.conv2d, variant.unit_fn, stack_blocks_dense],
+                        outputs_collections=collection), \
+        _batch_norm_mode(is_training):
+      net = inputs
+      if include_root_block:
+        if output_stride is not None:
+          if output_stride % 4:
+            raise ValueError('The output_stride needs to be a multiple of 4.')
+          output_stride //= 4  # The root block strides by 4.
+        net = _root_block(net, variant.preactivation)
+      net = stack_blocks_dense(net, blocks, output_stride,
+                               store_non_strided_activations)
+      if variant.preactivation:
         net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope='postnorm')
       end_points = slim.utils.convert_collection_to_dict(collection)
-      if global_pool:
-        net = tf.reduce_mean(net, [1, 2], keepdims=True, name='pool5')
-        end_points['global_pool'] = net
-      if not num_classes:
-        return net, end_points
-      net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                        normalizer_fn=None, scope='logits',
-                        outputs_collections=None)
-      end_points[sc.name + '/logits'] = net
-      if spatial_squeeze:
-        net = tf.squeeze(net, [1, 2], name='SpatialSqueeze')
-        end_points[sc.name + '/spatial_squeeze'] = net
-      predictions = slim.softmax(net, scope='predictions')
-  end_points['predictions'] = predictions
-  end_points['Logits'] = net
-  end_points['Predictions'] = predictions
+      net = _classifier(net, end_points, num_classes, global_pool,
+                        spatial_squeeze, sc.name)
   return net, end_points
 
 
-def resnet_arg_scope(weight_decay=0.0001, batch_norm_decay=0.997,
-                     batch_norm_epsilon=1e-5, batch_norm_scale=True,
-                     activation_fn=tf.nn.relu, use_batch_norm=True):
+def resnet_arg_scope(
+    weight_decay=0.0001, batch_norm_decay=0.997, batch_norm_epsilon=1e-5,
+    batch_norm_scale=True, activation_fn=tf.nn.relu, use_batch_norm=True,
+    batch_norm_updates_collections=tf.GraphKeys.UPDATE_OPS):
   """He-initialised convolutions with L2 decay, BatchNorm and ReLU.
 
   Args:
@@ -176,6 +287,7 @@ def resnet_arg_scope(weight_decay=0.0001, batch_norm_decay=0.997,
     batch_norm_scale: learn BatchNorm's gamma (the checkpoints have it).
     activation_fn: activation after each normalised convolution.
     use_batch_norm: normalise convolution outputs.
+    batch_norm_updates_collections: collection of the moving-average updates.
 
   Returns:
     An arg scope.
@@ -184,7 +296,8 @@ def resnet_arg_scope(weight_decay=0.0001, batch_norm_decay=0.997,
       'decay': batch_norm_decay,
       'epsilon': batch_norm_epsilon,
       'scale': batch_norm_scale,
-      'updates_collections': tf.GraphKeys.UPDATE_OPS,
+      'updates_collections': batch_norm_updates_collections,
+      'fused': None,  # The fused kernel wherever it applies.
   }
   with slim.arg_scope(
       [slim.conv2d],
@@ -194,5 +307,7 @@ def resnet_arg_scope(weight_decay=0.0001, batch_norm_decay=0.997,
       normalizer_fn=slim.batch_norm if use_batch_norm else None,
       normalizer_params=batch_norm_params):
     with slim.arg_scope([slim.batch_norm], **batch_norm_params):
+      # SAME pooling in the root block keeps features aligned with the image
+      # corners for dense prediction (the paper's code pools VALID).
       with slim.arg_scope([slim.max_pool2d], padding='SAME') as scope:
         return scope

@@ -30,7 +30,8 @@ def _run_python(code):
 def test_every_repair_is_applied_on_this_tensorflow():
   assert tf_compat.APPLIED == ['tf_keras.legacy_tf_layers alias',
                                'control_flow_ops.case/cond',
-                               'graph-mode Variable hash']
+                               'graph-mode Variable hash',
+                               'framework.ops.Tensor']
   assert tf_compat.apply() == []  # idempotent
 
 
@@ -94,6 +95,35 @@ def test_batch_norm_is_broken_without_the_repair():
       """)
   assert 'tf_keras' in result.stderr, (
       'slim.batch_norm works without tf_compat: repair 1 can go')
+
+
+@pytest.mark.parametrize('collection', [None, 'my_updates'])
+def test_batch_norm_updates_outside_update_ops(collection):
+  """Repair 4: slim's BatchNorm with updates_collections other than UPDATE_OPS."""
+  with tf.Graph().as_default():
+    inputs = tf.constant(np.full((4, 2, 2, 3), 6.0), tf.float32)
+    outputs = slim.batch_norm(inputs, decay=0.5, is_training=True,
+                              updates_collections=collection, scope='bn')
+    moving_mean = slim.get_variables_by_name('bn/moving_mean')[0]
+    # None: the update runs with the layer's output; a collection: with it.
+    updates = tf.get_collection(collection) if collection else []
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      sess.run([outputs] + updates)
+      mean = sess.run(moving_mean)
+  assert len(updates) == (2 if collection else 0)
+  np.testing.assert_allclose(mean, [3.0] * 3, rtol=1e-5)
+
+
+def test_constant_value_is_broken_without_the_repair():
+  result = _run_python("""
+      import tensorflow.compat.v1 as tf
+      from tf_slim.layers import utils
+      with tf.Graph().as_default():
+        utils.constant_value(tf.constant(True))
+      """)
+  assert "has no attribute 'Tensor'" in result.stderr, (
+      'tf_slim reads ops.Tensor without tf_compat: repair 4 can go')
 
 
 def test_tfexample_decoder_is_broken_without_the_repair():

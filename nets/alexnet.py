@@ -1,0 +1,81 @@
+"""AlexNet v2 (Krizhevsky, "One weird trick for parallelizing convolutional
+neural networks", 2014).
+
+https://arxiv.org/abs/1404.5997
+
+The single-tower layout of cuda-convnet2's `layers-imagenet-1gpu.cfg`, as
+slim ships it: five convolutions (11x11/4, 5x5, three 3x3) with 3x3/2 max
+pooling after the first, second and fifth, no local response normalisation,
+then the fully connected layers as convolutions (fc6 5x5 VALID over the
+5x5 pool5 map, fc7/fc8 1x1) so that the network also runs fully
+convolutionally on larger images (`spatial_squeeze=False` or
+`global_pool=True`). Variable and end point names are slim's
+('alexnet_v2/conv1', ..., 'alexnet_v2/fc8'), plus 'Logits' and
+'Predictions'.
+
+Usage:
+  with slim.arg_scope(alexnet.alexnet_v2_arg_scope()):
+    logits, end_points = alexnet.alexnet_v2(images, num_classes=1000)
+"""
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from nets import vgg
+from nets.inception_utils import conv, max_pool
+
+_ALEXNET_V2 = vgg.Architecture(
+    name='alexnet_v2',
+    layers=(
+        conv('conv1', 64, [11, 11], stride=4, padding='VALID'),
+        max_pool('pool1', [3, 3], stride=2),
+        conv('conv2', 192, [5, 5]),
+        max_pool('pool2', [3, 3], stride=2),
+        conv('conv3', 384, [3, 3]),
+        conv('conv4', 384, [3, 3]),
+        conv('conv5', 256, [3, 3]),
+        max_pool('pool5', [3, 3], stride=2),
+    ),
+    classifier=vgg.Classifier(fc6_depth=4096, fc6_kernel=[5, 5],
+                              initializer_stddev=0.005))
+
+
+def alexnet_v2_arg_scope(weight_decay=0.0005):
+  """ReLU, L2 weight decay, 0.1 biases, SAME convolutions, VALID pooling."""
+  with slim.arg_scope(
+      [slim.conv2d, slim.fully_connected],
+      activation_fn=tf.nn.relu,
+      biases_initializer=tf.constant_initializer(0.1),
+      weights_regularizer=slim.l2_regularizer(weight_decay)):
+    with slim.arg_scope([slim.conv2d], padding='SAME'):
+      with slim.arg_scope([slim.max_pool2d], padding='VALID') as scope:
+        return scope
+
+
+def alexnet_v2(inputs, num_classes=1000, is_training=True,
+               dropout_keep_prob=0.5, spatial_squeeze=True,
+               scope='alexnet_v2', global_pool=False):
+  """AlexNet v2.
+
+  Args:
+    inputs: float32 [batch, 224, 224, 3] for classification; larger images
+      with `spatial_squeeze=False` (a map of predictions) or
+      `global_pool=True` (predictions averaged over it).
+    num_classes: number of classes; 0 or None returns the fc7 features
+      without dropout7/fc8.
+    is_training: enables dropout.
+    dropout_keep_prob: fraction of fc6/fc7 units kept while training.
+    spatial_squeeze: squeeze the logits to [batch, num_classes].
+    scope: variable scope of every variable.
+    global_pool: average fc7 over space before fc8 (not in the original).
+
+  Returns:
+    (logits, end_points).
+  """
+  return vgg.fully_convolutional_network(
+      inputs, _ALEXNET_V2, num_classes, is_training, dropout_keep_prob,
+      spatial_squeeze, scope, global_pool=global_pool)
+
+
+alexnet_v2.default_image_size = 224

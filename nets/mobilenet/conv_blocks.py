@@ -1,0 +1,353 @@
+"""The blocks MobileNet v2/v3 tables are made of.
+
+* `expanded_conv`: the inverted residual bottleneck of MobileNet v2 (Sandler et
+  al. 2018, "MobileNetV2: Inverted Residuals and Linear Bottlenecks",
+  https://arxiv.org/abs/1801.04381): a 1x1 expansion, a depthwise
+  convolution and a linear 1x1 projection, with a residual connection when
+  the input and output shapes agree. MobileNet v3 plugs `squeeze_excite`
+  between depthwise and projection; MobileNet EdgeTPU replaces expansion and
+  depthwise by one full ("fused") convolution.
+* `squeeze_excite`: the channel gating of Hu et al. 2018, "Squeeze-and-
+  Excitation Networks", as used by MobileNet v3 (Howard et al. 2019,
+  "Searching for MobileNetV3", https://arxiv.org/abs/1905.02244).
+* `split_conv`: a 1x1 convolution optionally split into groups.
+
+Scope names (`expanded_conv_<i>/expand`, `depthwise`, `project`,
+`squeeze_excite/Conv`) are those of the released slim checkpoints.
+"""
+
+import contextlib
+import functools
+import inspect
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+_DEPTHWISE_LOCATIONS = (None, 'input', 'output', 'expansion')
+
+
+def _fixed_padding(inputs, kernel_size, rate=1):
+  """Pads so that a VALID convolution gives the output size SAME would.
+
+  Unlike SAME, the padding does not depend on the input size (SAME puts the
+  odd pixel at the end only for some sizes), which keeps the sampling grid
+  of strided convolutions the same across input sizes.
+  """
+  pads = []
+  for size in kernel_size[:2]:
+    total = (size - 1) * rate
+    pads.append([total // 2, total - total // 2])
+  if not any(any(pad) for pad in pads):  # 1x1 kernels need none
+    return inputs
+  return tf.pad(inputs, [[0, 0]] + pads + [[0, 0]])
+
+
+def _make_divisible(value, divisor, min_value=None):
+  """`value` rounded to the nearest multiple of `divisor`, never 10% lower."""
+  min_value = divisor if min_value is None else min_value
+  rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+  if rounded < 0.9 * value:
+    rounded += divisor
+  return int(rounded)
+
+
+def _split_divisible(num, num_ways, divisible_by=8):
+  """Splits `num` into `num_ways` near-equal multiples of `divisible_by`."""
+  if num % divisible_by or num / num_ways < divisible_by:
+    raise ValueError('cannot split %d into %d parts divisible by %d' %
+                     (num, num_ways, divisible_by))
+  base = num // num_ways // divisible_by * divisible_by
+  parts = []
+  for index in range(num_ways):
+    part = base
+    # Round the running total up to the ideal even split.
+    while sum(parts) + part < num * (index + 1) / num_ways:
+      part += divisible_by
+    parts.append(part)
+  return parts
+
+
+def global_pool(input_tensor, pool_op=tf.nn.avg_pool2d):
+  """Averages each channel over the whole map: [batch, 1, 1, channels].
+
+  Uses `pool_op` (an average pool is better supported than a mean by mobile
+  runtimes) when the map size is known when building the graph, and a mean
+  over height and width otherwise (a pool's window must be a constant).
+  """
+  height, width = input_tensor.shape.as_list()[1:3]
+  if height is None or width is None:
+    return tf.reduce_mean(input_tensor, [1, 2], keepdims=True,
+                          name='GlobalPool')
+  return pool_op(input_tensor, ksize=[1, height, width, 1],
+                 strides=[1, 1, 1, 1], padding='VALID')
+
+
+def expand_input_by_factor(n, divisible_by=8):
+  """An `expansion_size`: `n` times the block's input channels, rounded."""
+  return lambda num_inputs, **_: _make_divisible(num_inputs * n, divisible_by)
+
+
+def split_conv(input_tensor, num_outputs, num_ways, scope, divisible_by=8,
+               **kwargs):
+  """A 1x1 convolution whose i-th group of outputs sees only the i-th inputs.
+
+  Args:
+    input_tensor: [batch, height, width, channels].
+    num_outputs: output channels.
+    num_ways: number of groups; 1 (or groups under `divisible_by` channels on
+      either side) gives a plain 1x1 convolution named `scope`.
+    scope: scope of the convolution, `<scope>_part_<i>` for each group.
+    divisible_by: every group's input and output width is a multiple of it.
+    **kwargs: passed to every `slim.conv2d`.
+
+  Returns:
+    [batch, height, width, num_outputs].
+  """
+  channels = input_tensor.shape.as_list()[3]
+  if num_ways == 1 or min(channels // num_ways,
+                          num_outputs // num_ways) < divisible_by:
+    return slim.conv2d(input_tensor, num_outputs, [1, 1], scope=scope,
+                       **kwargs)
+  inputs = tf.split(input_tensor,
+                    _split_divisible(channels, num_ways, divisible_by),
+                    axis=3, name='split_' + scope)
+  outputs = []
+  for index, (part, width) in enumerate(zip(
+      inputs, _split_divisible(num_outputs, num_ways, divisible_by))):
+    part_scope = '%s_part_%d' % (scope, index)
+    part = slim.conv2d(part, width, [1, 1], scope=part_scope, **kwargs)
+    outputs.append(tf.identity(part, part_scope + '_output'))
+  return tf.concat(outputs, 3, name=scope + '_concat')
+
+
+def _record(endpoints, name, tensor):
+  """Names `tensor` `name` in the block's scope (end point discovery looks
+  for names ending in 'output') and stores it in `endpoints` if given."""
+  tensor = tf.identity(tensor, name=name)
+  if endpoints is not None:
+    endpoints[name] = tensor
+  return tensor
+
+
+@contextlib.contextmanager
+def _inner_activation_scope(inner_activation_fn, depthwise_activation_fn):
+  """Activations of the inner convolutions, when the block sets them."""
+  conv_args, depthwise_args = {}, {}
+  if inner_activation_fn is not None:
+    conv_args['activation_fn'] = inner_activation_fn
+    depthwise_args['activation_fn'] = inner_activation_fn
+  if depthwise_activation_fn is not None:
+    depthwise_args['activation_fn'] = depthwise_activation_fn
+  with slim.arg_scope([slim.conv2d], **conv_args), \
+      slim.arg_scope([slim.separable_conv2d], **depthwise_args):
+    yield
+
+
+def takes_argument(function, name):
+  """Whether `function` (or partial) has a parameter called `name`."""
+  return name in inspect.signature(function).parameters
+
+
+def _split_conv_fn(conv_fn, num_ways, divisible_by):
+  """`split_conv` gets its split arguments; a custom function is left as is."""
+  if conv_fn is not split_conv:
+    return conv_fn
+  return functools.partial(split_conv, num_ways=num_ways,
+                           divisible_by=divisible_by, stride=1)
+
+
+def _add_residual(residual, input_tensor, output_tensor, stride):
+  if callable(residual):
+    return residual(input_tensor=input_tensor, output_tensor=output_tensor)
+  # A stride of 1 also guarantees equal spatial sizes when they are unknown.
+  if (residual and stride == 1 and output_tensor.shape.as_list()[3] ==
+      input_tensor.shape.as_list()[3]):
+    return output_tensor + input_tensor
+  return output_tensor
+
+
+@slim.add_arg_scope
+def expanded_conv(input_tensor,
+                  num_outputs,
+                  expansion_size=expand_input_by_factor(6),
+                  stride=1,
+                  rate=1,
+                  kernel_size=(3, 3),
+                  residual=True,
+                  normalizer_fn=None,
+                  split_projection=1,
+                  split_expansion=1,
+                  split_divisible_by=8,
+                  expansion_transform=None,
+                  depthwise_location='expansion',
+                  depthwise_channel_multiplier=1,
+                  endpoints=None,
+                  use_explicit_padding=False,
+                  padding='SAME',
+                  inner_activation_fn=None,
+                  depthwise_activation_fn=None,
+                  project_activation_fn=tf.identity,
+                  depthwise_fn=slim.separable_conv2d,
+                  expansion_fn=split_conv,
+                  projection_fn=split_conv,
+                  scope=None):
+  """Expansion (1x1) -> depthwise (kernel_size) -> linear projection (1x1).
+
+  Args:
+    input_tensor: [batch, height, width, channels].
+    num_outputs: output channels.
+    expansion_size: channels of the expansion, or a function of
+      `num_inputs=` (the input channels), e.g. `expand_input_by_factor(6)`.
+      No expansion convolution when it is not wider than the input.
+    stride: stride of the depthwise convolution.
+    rate: dilation rate of the depthwise convolution.
+    kernel_size: kernel of the depthwise convolution.
+    residual: add the input to the output when shapes allow (stride 1, same
+      channels); or a function of `input_tensor=` and `output_tensor=`.
+    normalizer_fn: normalizer of every convolution (e.g. slim.batch_norm).
+    split_projection: groups of the projection `split_conv`.
+    split_expansion: groups of the expansion `split_conv`.
+    split_divisible_by: every group's width is a multiple of it.
+    expansion_transform: optional function of `expansion_tensor=` and
+      `input_tensor=` applied after the depthwise convolution (MobileNet v3
+      puts squeeze-excite there).
+    depthwise_location: 'expansion' (after the expansion), 'input' (before
+      it), 'output' (after the projection) or None (no depthwise).
+    depthwise_channel_multiplier: depthwise outputs per input channel.
+    endpoints: optional dict receiving 'expansion_output',
+      'depthwise_output' and 'projection_output'.
+    use_explicit_padding: pad by hand and convolve with VALID padding, giving
+      SAME's output size whatever the input size.
+    padding: padding of the depthwise convolution otherwise.
+    inner_activation_fn: activation of the expansion and depthwise
+      convolutions (default: the arg scope's).
+    depthwise_activation_fn: activation of the depthwise convolution only;
+      takes precedence over `inner_activation_fn`.
+    project_activation_fn: activation of the projection (linear by default:
+      the paper's linear bottleneck).
+    depthwise_fn: the depthwise convolution (called with num_outputs=None).
+    expansion_fn: the expansion convolution, called as
+      `expansion_fn(net, num_outputs, scope=, normalizer_fn=)`, plus
+      `use_explicit_padding=True` if it takes it and explicit padding is on.
+      A custom one (EdgeTPU's fused 3x3) ignores the split arguments.
+    projection_fn: the projection convolution, likewise.
+    scope: variable scope (default 'expanded_conv', uniquified).
+
+  Returns:
+    [batch, height / stride, width / stride, num_outputs].
+
+  Raises:
+    TypeError: unknown `depthwise_location`, or explicit padding requested
+      with a padding other than SAME.
+  """
+  if depthwise_location not in _DEPTHWISE_LOCATIONS:
+    raise TypeError('%r is unknown value for depthwise_location' %
+                    depthwise_location)
+  if use_explicit_padding:
+    if padding != 'SAME':
+      raise TypeError('`use_explicit_padding` should only be used with '
+                      '"SAME" padding.')
+    padding = 'VALID'
+
+  def depthwise(net, **kwargs):
+    if use_explicit_padding:
+      net = _fixed_padding(net, kernel_size, rate)
+    net = depthwise_fn(net, num_outputs=None, kernel_size=kernel_size,
+                       depth_multiplier=depthwise_channel_multiplier,
+                       stride=stride, rate=rate, normalizer_fn=normalizer_fn,
+                       padding=padding, scope='depthwise', **kwargs)
+    return _record(endpoints, 'depthwise_output', net)
+
+  with tf.variable_scope(scope, default_name='expanded_conv') as var_scope, \
+      tf.name_scope(var_scope.original_name_scope), \
+      _inner_activation_scope(inner_activation_fn, depthwise_activation_fn):
+    num_inputs = input_tensor.shape.as_list()[3]
+    input_tensor = tf.identity(input_tensor, 'input')
+    net = input_tensor
+    # Depthwise at the input or output is linear: the non-linearity belongs
+    # to the expansion.
+    if depthwise_location == 'input':
+      net = depthwise(net, activation_fn=None)
+    inner_size = (expansion_size(num_inputs=num_inputs)
+                  if callable(expansion_size) else expansion_size)
+    if inner_size > net.shape.as_list()[3]:
+      expand = _split_conv_fn(expansion_fn, split_expansion,
+                              split_divisible_by)
+      # A custom expansion wider than 1x1 (a fused block's) pads itself.
+      if use_explicit_padding and takes_argument(expand,
+                                                 'use_explicit_padding'):
+        expand = functools.partial(expand, use_explicit_padding=True)
+      net = _record(endpoints, 'expansion_output',
+                    expand(net, inner_size, scope='expand',
+                           normalizer_fn=normalizer_fn))
+    if depthwise_location == 'expansion':
+      net = depthwise(net)
+    if expansion_transform:
+      net = expansion_transform(expansion_tensor=net, input_tensor=input_tensor)
+    project = _split_conv_fn(projection_fn, split_projection,
+                             split_divisible_by)
+    net = project(net, num_outputs, scope='project',
+                  normalizer_fn=normalizer_fn,
+                  activation_fn=project_activation_fn)
+    if endpoints is not None:
+      endpoints['projection_output'] = net
+    if depthwise_location == 'output':
+      net = depthwise(net, activation_fn=None)
+    net = _add_residual(residual, input_tensor, net, stride)
+    return tf.identity(net, name='output')
+
+
+@slim.add_arg_scope
+def squeeze_excite(input_tensor,
+                   divisible_by=8,
+                   squeeze_factor=3,
+                   inner_activation_fn=tf.nn.relu,
+                   gating_fn=tf.sigmoid,
+                   squeeze_input_tensor=None,
+                   pool=None):
+  """Scales each channel of `input_tensor` by a gate computed from its mean.
+
+  The gate is two 1x1 convolutions (no normalizer) on the globally pooled
+  `squeeze_input_tensor`: down to channels / `squeeze_factor` (rounded to a
+  multiple of `divisible_by`) with `inner_activation_fn`, then back up to the
+  channels of `input_tensor` with `gating_fn`.
+
+  Args:
+    input_tensor: [batch, height, width, channels], the tensor gated.
+    divisible_by: the squeezed width is a multiple of it.
+    squeeze_factor: how much narrower the squeezed layer is.
+    inner_activation_fn: activation of the squeezed layer.
+    gating_fn: activation of the gate (values in [0, 1]).
+    squeeze_input_tensor: tensor the gate is computed from (default:
+      `input_tensor`).
+    pool: if set (and the map is at least that tall), average over `pool` x
+      `pool` windows instead of the whole map and upsample the gate
+      bilinearly, giving a spatially varying gate.
+
+  Returns:
+    `input_tensor * gate`, same shape as `input_tensor`.
+  """
+  with tf.variable_scope('squeeze_excite'):
+    if squeeze_input_tensor is None:
+      squeeze_input_tensor = input_tensor
+    height = squeeze_input_tensor.shape.as_list()[1]
+    windowed = pool is not None and height is not None and height >= pool
+    if windowed:
+      pooled = tf.nn.avg_pool2d(squeeze_input_tensor, [1, pool, pool, 1],
+                                [1, pool, pool, 1], padding='VALID')
+    else:
+      pooled = global_pool(squeeze_input_tensor)
+    squeeze_channels = _make_divisible(
+        squeeze_input_tensor.shape.as_list()[3] / squeeze_factor,
+        divisor=divisible_by)
+    squeeze = slim.conv2d(pooled, squeeze_channels, [1, 1],
+                          normalizer_fn=None,
+                          activation_fn=inner_activation_fn)
+    gate = slim.conv2d(squeeze, input_tensor.shape.as_list()[3], [1, 1],
+                       normalizer_fn=None, activation_fn=gating_fn)
+    if windowed:
+      # align_corners=True: the only bilinear resize with TPU gradients.
+      gate = tf.image.resize_images(gate, input_tensor.shape.as_list()[1:3],
+                                    align_corners=True)
+    return input_tensor * gate

@@ -1,0 +1,109 @@
+"""Every network family through the whole tool chain, as a user runs it.
+
+One member of each network module trains a few steps with
+train_image_classifier.py at a small input size, is evaluated by
+eval_image_classifier.py, exported and frozen by export_inference_graph.py,
+and classifies the validation images with label_image.py. label_image.py must
+give, image for image, the top-1 class of the evaluation pipeline, so the
+accuracy it implies is the one eval_image_classifier.py prints.
+
+The video networks (5-D input) train and export in tests/test_video_models.py;
+LeNet, CifarNet and DenseNet run this chain in test_workflow_scripts.py and
+test_label_image.py.
+"""
+
+import os
+import re
+import shutil
+
+import pytest
+
+import deployment_helpers as helpers
+from nets import nets_factory
+
+# (network, input size): the smallest size each family's stride pattern and
+# VALID layers accept, so the chain stays cheap. The fully connected classics
+# only take their native size; plain SGD keeps their checkpoints to one copy
+# of the weights.
+FAMILIES = [
+    ('alexnet_v2', 224), ('overfeat', 231), ('vgg_a', 224),
+    ('inception_v1', 64), ('inception_v2', 64), ('inception_v3', 75),
+    ('inception_v4', 75), ('inception_resnet_v2', 75),
+    ('resnet_v1_50', 64), ('resnet_v2_50', 64),
+    ('mobilenet_v1_025', 64), ('mobilenet_v2', 64), ('mobilenet_v3_small', 64),
+    ('nasnet_mobile', 64), ('pnasnet_mobile', 64),
+]
+COVERED_ELSEWHERE = {'nets.lenet', 'nets.cifarnet', 'nets.densenet'}
+ACCURACY_LINE = re.compile(r'^eval/Accuracy\[([0-9.e-]+)\]$', re.M)
+TOP1_LINE = re.compile(r'^(\S+)\n  1\. .* \((\d+)\) [0-9.]+$', re.M)
+
+
+def test_every_image_network_module_is_in_the_chain():
+  video = {nets_factory.NETWORKS[n].module
+           for n in nets_factory.VIDEO_NETWORKS}
+  chained = {nets_factory.NETWORKS[n].module for n, _ in FAMILIES}
+  every = {row.module for row in nets_factory.NETWORKS.values()}
+  assert chained == every - video - COVERED_ELSEWHERE
+
+
+@pytest.fixture(scope='module')
+def dataset_dir(tmp_path_factory):
+  directory = str(tmp_path_factory.mktemp('quiz'))
+  helpers.write_dataset(directory)
+  return directory
+
+
+def _succeeds(script, *args):
+  result = helpers.run_script(script, *args, timeout=400)
+  assert result.returncode == 0, '%s failed:\n%s' % (
+      script, (result.stdout + result.stderr)[-3000:])
+  return result.stdout + result.stderr
+
+
+def _train_and_evaluate(model_name, size, dataset_dir, train_dir):
+  data = ['--dataset_name=quiz', '--dataset_dir=' + dataset_dir,
+          '--model_name=' + model_name]
+  _succeeds('train_image_classifier.py', *data, '--train_dir=' + train_dir,
+            '--max_number_of_steps=2', '--batch_size=2', '--optimizer=sgd',
+            '--learning_rate=0.01', '--train_image_size=%d' % size,
+            '--clone_on_cpu=True', '--num_readers=1',
+            '--num_preprocessing_threads=1')
+  output = _succeeds('eval_image_classifier.py', *data,
+                     '--dataset_split_name=validation',
+                     '--checkpoint_path=' + train_dir,
+                     '--eval_dir=' + train_dir + '/eval',
+                     '--eval_image_size=%d' % size, '--batch_size=5')
+  return float(ACCURACY_LINE.findall(output)[-1])
+
+
+def _label_images(model_name, size, dataset_dir, train_dir, image_dir):
+  """Exports + freezes, then returns label_image.py's top-1 of each image."""
+  frozen = os.path.join(train_dir, 'frozen.pb')
+  _succeeds('export_inference_graph.py', '--model_name=' + model_name,
+            '--dataset_name=quiz', '--dataset_dir=' + dataset_dir,
+            '--image_size=%d' % size, '--checkpoint_path=' + train_dir,
+            '--output_file=' + frozen)
+  examples = helpers.split_examples(dataset_dir, 'validation')
+  paths = helpers.write_image_files(examples, image_dir)
+  output = _succeeds('label_image.py', '--graph=' + frozen, '--top_k=1',
+                     *paths)
+  top1 = dict(TOP1_LINE.findall(output))
+  return [int(top1[path]) for path in paths], [label for _, label in examples]
+
+
+@pytest.mark.parametrize('model_name,size', FAMILIES,
+                         ids=[name for name, _ in FAMILIES])
+def test_train_evaluate_export_and_label(model_name, size, dataset_dir,
+                                         tmp_path):
+  train_dir = str(tmp_path / 'train')
+  try:
+    accuracy = _train_and_evaluate(model_name, size, dataset_dir, train_dir)
+    classes, labels = _label_images(model_name, size, dataset_dir, train_dir,
+                                    str(tmp_path / 'images'))
+    assert classes == helpers.eval_graph_predictions(
+        dataset_dir, train_dir, model_name, image_size=size)
+    hits = sum(c == label for c, label in zip(classes, labels))
+    assert hits / len(labels) == pytest.approx(accuracy, abs=1e-6)
+  finally:
+    # The classics' checkpoints are hundreds of MB: do not keep them around.
+    shutil.rmtree(train_dir, ignore_errors=True)
