@@ -1,7 +1,7 @@
 r"""Serves a web page (and a JSON API) that classifies uploaded images.
 
     python server.py --model_file=/tmp/inception_v4_freeze.pb \
-      --label_file=/tmp/inception_v4_freeze.label --upload_folder=/tmp/upload
+      --label_file=/tmp/inception_v4_freeze.label
 
 Open http://127.0.0.1:5001/, choose an image and see its top-5 classes, or
 POST an image to /api/classify (multipart field "image", or the raw bytes):
@@ -9,8 +9,16 @@ POST an image to /api/classify (multipart field "image", or the raw bytes):
     curl -F image=@rose.jpg http://127.0.0.1:5001/api/classify
 
 The server listens on loopback only unless --host says otherwise (e.g.
---host=0.0.0.0 to reach it from the local network, as in the tutorial).
+--host=0.0.0.0 to reach it from the local network, as in the tutorial). It
+runs under waitress, a production WSGI server, and bounds what clients can
+take: uploads (--max_upload_mb), decoded pixels (--max_megapixels), uploads
+decoded at once (--max_in_flight, the rest get 503), disk (nothing is kept
+unless --upload_quota_mb is set) and silent connections (--client_timeout_s,
+--max_connections). At start it prints the memory requests can add on top of
+the loaded model (see deployment/serving.py).
 """
+
+import resource
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -18,6 +26,9 @@ import tensorflow.compat.v1 as tf
 import common_flags
 from deployment import inference
 from deployment import serving
+
+MIB = 1024 * 1024
+_DEFAULTS = serving.DEFAULT_LIMITS
 
 flags = tf.app.flags
 flags.DEFINE_string('model_file', '',
@@ -27,28 +38,77 @@ flags.DEFINE_string('label_file', '',
                     'Labels ("id:name" lines); default <model>.label, then '
                     'the names recorded at export.')
 flags.DEFINE_string('upload_folder', '/tmp/upload',
-                    'Where uploaded images are stored (generated names).')
+                    'Where uploads are kept when --upload_quota_mb is above '
+                    '0 (generated names).')
+flags.DEFINE_integer('upload_quota_mb', 0,
+                     'MiB of uploads kept in --upload_folder, oldest removed '
+                     'first; 0 keeps nothing (the page shows a thumbnail).')
 flags.DEFINE_string('host', '127.0.0.1', 'Address to listen on.')
 flags.DEFINE_integer('port', 5001, 'Port to listen on (0: any free port).')
 flags.DEFINE_integer('num_top_predictions', 5,
                      'Classes shown per image.')
-flags.DEFINE_integer('max_upload_mb', 10,
+flags.DEFINE_integer('max_upload_mb', _DEFAULTS.max_upload_bytes // MIB,
                      'Uploads above this many MiB are refused (413).')
+flags.DEFINE_float('max_megapixels', _DEFAULTS.max_pixels / 1e6,
+                   'Images with more pixels (all frames of a GIF) are '
+                   'refused (413) before they are decoded.')
+flags.DEFINE_integer('max_in_flight', _DEFAULTS.max_in_flight,
+                     'Uploads read and classified at once; more get 503 '
+                     'with Retry-After.')
+flags.DEFINE_integer('client_timeout_s', _DEFAULTS.timeout_s,
+                     'A connection silent this many seconds is closed.')
+flags.DEFINE_integer('max_connections', _DEFAULTS.max_connections,
+                     'Open connections; more wait to be accepted.')
 FLAGS = flags.FLAGS
+
+
+def _at_least(name, minimum):
+  if getattr(FLAGS, name) < minimum:
+    raise common_flags.UserError('--%s must be at least %s, got %s' %
+                                 (name, minimum, getattr(FLAGS, name)))
+
+
+def limits_from_flags():
+  """The `serving.Limits` the flags ask for; UserError for a bad value."""
+  for name in ('num_top_predictions', 'max_upload_mb', 'max_in_flight',
+               'client_timeout_s', 'max_connections'):
+    _at_least(name, 1)
+  _at_least('upload_quota_mb', 0)
+  if FLAGS.max_megapixels <= 0:
+    raise common_flags.UserError('--max_megapixels must be above 0, got %s' %
+                                 FLAGS.max_megapixels)
+  if not 0 <= FLAGS.port <= 65535:
+    raise common_flags.UserError('--port=%d is not a TCP port; pick one in '
+                                 '0..65535 (0: any free port)' % FLAGS.port)
+  return serving.Limits(
+      max_upload_bytes=FLAGS.max_upload_mb * MIB,
+      max_pixels=int(FLAGS.max_megapixels * 1e6),
+      max_in_flight=FLAGS.max_in_flight,
+      upload_quota_bytes=FLAGS.upload_quota_mb * MIB,
+      timeout_s=FLAGS.client_timeout_s,
+      max_connections=FLAGS.max_connections)
+
+
+def _memory_line(limits):
+  model_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+  return ('memory: %.0f MiB with the model loaded; requests add at most '
+          '%.0f MiB (%d in flight x %.0f MiB, %d connections x %.2f MiB '
+          'buffered)' % (
+              model_mib, serving.memory_ceiling_bytes(limits) / MIB,
+              limits.max_in_flight,
+              serving.request_memory_bytes(limits) / MIB,
+              limits.max_connections, serving.CONNECTION_MEMORY_BYTES / MIB))
 
 
 def main(_):
   common_flags.require_flag(FLAGS, 'model_file',
                             'a frozen .pb (freeze_graph.py) or a SavedModel')
-  if FLAGS.num_top_predictions < 1:
-    raise common_flags.UserError('--num_top_predictions must be at least 1')
-  if FLAGS.max_upload_mb < 1:
-    raise common_flags.UserError('--max_upload_mb must be at least 1')
+  limits = limits_from_flags()
   classifier = inference.Classifier(FLAGS.model_file, FLAGS.label_file or None)
+  serving.check_model_answers(classifier, FLAGS.model_file)
   try:
     app = serving.create_app(classifier, FLAGS.upload_folder,
-                             FLAGS.num_top_predictions,
-                             FLAGS.max_upload_mb * 1024 * 1024)
+                             FLAGS.num_top_predictions, limits)
   except OSError as error:
     raise common_flags.UserError('--upload_folder=%s cannot be created (%s)' %
                                  (FLAGS.upload_folder, error.strerror))
@@ -58,6 +118,7 @@ def main(_):
     raise common_flags.UserError('cannot listen on %s:%d (%s); pick another '
                                  '--port or --host' % (FLAGS.host, FLAGS.port,
                                                        error.strerror))
+  print(_memory_line(limits), flush=True)
   print('listening on http://%s:%d/' % (FLAGS.host, server.server_port),
         flush=True)
   try:

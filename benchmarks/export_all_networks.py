@@ -19,14 +19,16 @@ from deployment import inference  # noqa: E402
 from nets import nets_factory  # noqa: E402
 
 NUM_CLASSES = 7
+VIDEO_FRAMES = 8
 
 
 def main():
   failures = 0
   for name in nets_factory.network_names():
     start = time.time()
+    frames = VIDEO_FRAMES if name in nets_factory.VIDEO_NETWORKS else None
     graph_def, info = inference.export_graph_def(
-        inference.make_spec(name, NUM_CLASSES))
+        inference.make_spec(name, NUM_CLASSES, num_frames=frames))
     with tf.Graph().as_default() as graph:
       tf.import_graph_def(graph_def, name='')
       output = graph.get_tensor_by_name(info['output_node'] + ':0')

@@ -429,6 +429,8 @@ class _FrozenGraphBackend(object):
     self.labels_to_names = labels_from_info(info)
     self.max_top_k = info['num_classes']
     self._offset = info['labels_offset']
+    # Video networks take clips: each image becomes a still clip.
+    self._num_frames = info.get('num_frames')
     self._batch_size = None
     self._graph = tf.Graph()
     with self._graph.as_default():
@@ -451,9 +453,12 @@ class _FrozenGraphBackend(object):
       except tf.errors.InvalidArgumentError as error:
         raise ImageError('image %d cannot be decoded as JPEG, PNG, GIF or '
                          'BMP' % index) from error
+    images = np.stack(images)
+    if self._num_frames:
+      images = np.repeat(images[:, None], self._num_frames, axis=1)
     probabilities = np.concatenate(
         [self._session.run(self._output, {self._input: batch})
-         for batch in self._batches(np.stack(images))])
+         for batch in self._batches(images)])
     order = np.argsort(-probabilities, axis=1, kind='stable')[:, :k]
     scores = np.take_along_axis(probabilities, order, axis=1)
     return order + self._offset, scores, None

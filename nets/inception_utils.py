@@ -222,14 +222,16 @@ def global_average_pool(net, name):
   return slim.avg_pool2d(net, [height, width], padding='VALID', scope=name)
 
 
-# The v1-v3 classifier: `pool_kernel` average pooling (shrunk for small
-# inputs) scoped `pool_name` ('{}x{}' filled with the kernel) and recorded as
-# `pool_end_point`, or global pooling named `global_pool_name` (end point
-# 'global_pool'); dropout; `pre_logits_end_point` (None: not recorded); a 1x1
-# convolution `logits_name`.
+# The v1-v3 classifier: `pool_kernel` average pooling with `pool_stride`
+# (the kernel shrunk for small inputs) scoped `pool_name` ('{}x{}' filled
+# with the kernel) and recorded as `pool_end_point`, or global pooling named
+# `global_pool_name` (end point 'global_pool'); dropout `dropout_name`;
+# `pre_logits_end_point` (None: not recorded); a 1x1 convolution
+# `logits_name`.
 ConvHead = collections.namedtuple('ConvHead', [
-    'pool_kernel', 'pool_name', 'pool_end_point', 'global_pool_name',
-    'dropout_name', 'pre_logits_end_point', 'logits_name'])
+    'pool_kernel', 'pool_stride', 'pool_name', 'pool_end_point',
+    'global_pool_name', 'dropout_name', 'pre_logits_end_point',
+    'logits_name'])
 
 
 def _pool_for_logits(net, head, global_pool, end_points):
@@ -239,7 +241,8 @@ def _pool_for_logits(net, head, global_pool, end_points):
     return net
   kernel = reduced_kernel_size(net, head.pool_kernel)
   net = end_points[head.pool_end_point] = slim.avg_pool2d(
-      net, kernel, padding='VALID', scope=head.pool_name.format(*kernel))
+      net, kernel, stride=head.pool_stride, padding='VALID',
+      scope=head.pool_name.format(*kernel))
   return net
 
 

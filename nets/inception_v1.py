@@ -57,7 +57,8 @@ _STAGES = [
 # include_root_block=False (callers feeding their own 192-channel features).
 _ROOT_BLOCK_SIZE = iu.stage_names(_STAGES).index('Mixed_3b')
 
-_HEAD = iu.ConvHead(pool_kernel=7, pool_name='AvgPool_0a_7x7',
+_HEAD = iu.ConvHead(pool_kernel=7, pool_stride=1,
+                    pool_name='AvgPool_0a_7x7',
                     pool_end_point='AvgPool_0a_7x7',
                     global_pool_name='global_pool', dropout_name='Dropout_0b',
                     pre_logits_end_point=None, logits_name='Conv2d_0c_1x1')

@@ -78,7 +78,8 @@ _MODULES = [
             pool=max_pool('MaxPool_0a_3x3', [3, 3])),
 ]
 
-_HEAD = iu.ConvHead(pool_kernel=7, pool_name='AvgPool_1a_{}x{}',
+_HEAD = iu.ConvHead(pool_kernel=7, pool_stride=2,
+                    pool_name='AvgPool_1a_{}x{}',
                     pool_end_point='AvgPool_1a',
                     global_pool_name='global_pool', dropout_name='Dropout_1b',
                     pre_logits_end_point='PreLogits',

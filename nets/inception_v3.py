@@ -101,7 +101,8 @@ _STAGES = [
 ]
 
 
-_HEAD = iu.ConvHead(pool_kernel=8, pool_name='AvgPool_1a_{}x{}',
+_HEAD = iu.ConvHead(pool_kernel=8, pool_stride=2,
+                    pool_name='AvgPool_1a_{}x{}',
                     pool_end_point='AvgPool_1a', global_pool_name='GlobalPool',
                     dropout_name='Dropout_1b', pre_logits_end_point='PreLogits',
                     logits_name='Conv2d_1c_1x1')

@@ -58,6 +58,75 @@ def test_build_trunk_stops_at_final_endpoint_and_rejects_unknown_names():
       iu.build_trunk(tf.zeros([1, 5, 5, 1]), stages, final_endpoint='c')
 
 
+def test_unnamed_call_stages_run_without_becoming_end_points():
+  stages = [iu.conv('a', 2, [1, 1]), iu.call(None, lambda net: net * 2.0),
+            iu.call('b', tf.nn.relu), iu.conv('c', 2, [1, 1])]
+  assert iu.stage_names(stages) == ['a', 'b', 'c']
+  with tf.Graph().as_default():
+    net, end_points = iu.build_trunk(tf.zeros([1, 5, 5, 1]), stages,
+                                     final_endpoint='b')
+    assert _names() == ['a/biases', 'a/weights']
+  assert list(end_points) == ['a', 'b']
+  assert net is end_points['b'] and net.op.type == 'Relu'
+  assert net.op.inputs[0].op.type == 'Mul'  # the unnamed stage ran
+
+
+def test_channel_axis_concatenates_nchw_branches():
+  stages = [iu.Mixed('Mixed_x', [[iu.conv('Conv2d_0a_1x1', 2, [1, 1])],
+                                 [iu.conv('Conv2d_0a_1x1', 3, [1, 1])]])]
+  with tf.Graph().as_default():
+    with slim.arg_scope([slim.conv2d], data_format='NCHW'):
+      net, _ = iu.build_trunk(tf.zeros([1, 4, 6, 6]), stages, channel_axis=1)
+  assert net.shape.as_list() == [1, 5, 6, 6]
+
+
+def test_scale_depths_maps_every_convolution_and_nothing_else():
+  pool = iu.max_pool('MaxPool_0a_3x3', [3, 3])
+  stage = iu.call(None, tf.nn.relu)
+  table = [
+      iu.separable_conv('Conv2d_1a_7x7', 64, [7, 7], 2, multiplier=8),
+      iu.Mixed('Mixed_x', [
+          [iu.conv('Conv2d_0a_1x1', 32, [1, 1], stddev=0.1)],
+          [iu.fork(iu.conv('Conv2d_0b_1x3', 20, [1, 3]),
+                   iu.conv('Conv2d_0c_3x1', 24, [3, 1]))],
+          [pool]]),
+      stage]
+  scaled = iu.scale_depths(table, iu.depth_fn(0.5, min_depth=12))
+  assert scaled[0] == table[0]._replace(depth=32)
+  branches = scaled[1].branches
+  assert scaled[1].name == 'Mixed_x'
+  assert branches[0] == [iu.conv('Conv2d_0a_1x1', 16, [1, 1], stddev=0.1)]
+  assert [layer.depth for layer in branches[1][0].layers] == [12, 12]
+  assert branches[2] == [pool] and scaled[2] is stage
+  assert table[1].branches[0][0].depth == 32  # the table itself is kept
+
+
+def test_depth_fn_rejects_non_positive_multipliers():
+  assert iu.depth_fn(2.0, 16)(48) == 96
+  for multiplier in (0.0, -1.0):
+    with pytest.raises(ValueError, match='depth_multiplier'):
+      iu.depth_fn(multiplier, 16)
+
+
+@pytest.mark.parametrize('size,conv_kernel,kernel', [
+    (17, 5, [5, 5]), (23, 5, [5, 5]), (23, None, [7, 7]), (8, None, [2, 2]),
+    (4, None, [1, 1])])
+def test_aux_head_kernel_and_names(size, conv_kernel, kernel):
+  head = iu.AuxHead(pool_name='Pool', conv_name='Conv2d_2a_{}x{}',
+                    conv_kernel=conv_kernel, conv_stddev=None,
+                    logits_name='Logits', logits_stddev=None,
+                    logits_as_conv=False)
+  with tf.Graph().as_default():
+    iu.aux_logits(tf.zeros([1, size, size, 8]), 3, head,
+                  depth=lambda width: width // 64)
+    shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+  conv_weights = 'AuxLogits/Conv2d_2a_%dx%d/weights' % tuple(kernel)
+  assert shapes[conv_weights] == kernel + [2, 12]  # depth() thins 128, 768
+  pooled = (size - min(size, 5)) // 3 + 1
+  features = 12 * (pooled - kernel[0] + 1) ** 2
+  assert shapes['AuxLogits/Logits/weights'] == [features, 3]
+
+
 def test_reduced_kernel_size_shrinks_to_small_maps():
   assert iu.reduced_kernel_size(tf.zeros([1, 3, 9, 1]), 5) == [3, 5]
   assert iu.reduced_kernel_size(tf.zeros([1, 8, 8, 1]), 5) == [5, 5]

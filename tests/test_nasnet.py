@@ -5,7 +5,9 @@ test_zoo_manifests.py; here tiny configs (2 normal cells at 8 filters) keep
 each build to about a second, and sessions run only on 16x16 images.
 """
 
+import collections
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -36,6 +38,22 @@ def _build_cifar(config, batch=2, is_training=True, **kwargs):
 
 def _variables():
   return {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+
+
+TinyBuild = collections.namedtuple('TinyBuild', [
+    'variables', 'end_point_shapes', 'op_types', 'num_regularized'])
+
+
+@functools.lru_cache(maxsize=None)
+def _tiny_build(extra=''):
+  """What a training build of the tiny CIFAR network with `extra` made."""
+  with tf.Graph().as_default() as graph:
+    _, _, end_points = _build_cifar(_tiny_cifar_config(extra))
+    return TinyBuild(
+        _variables(),
+        {name: t.shape.as_list() for name, t in end_points.items()},
+        {op.type for op in graph.get_operations()},
+        len(tf.losses.get_regularization_losses()))
 
 
 # ---------------------------------------------------------------- HParams
@@ -122,6 +140,30 @@ def test_configs_hold_upstream_hyper_parameters():
       skip_reduction_layer_input=1, total_training_steps=250000)
 
 
+def arg_scope_settings(arg_scope_fn, **kwargs):
+  """(weight decay, BatchNorm decay, BatchNorm epsilon) the scope sets."""
+  settings = arg_scope_fn(**kwargs)
+  conv = settings[slim.arg_scope_func_key(slim.conv2d)]
+  batch_norm = settings[slim.arg_scope_func_key(slim.batch_norm)]
+  with tf.Graph().as_default():
+    # l2_regularizer(scale)(ones([2])) == scale * sum(1^2) / 2 == scale.
+    penalty = conv['weights_regularizer'](tf.ones([2]))
+    with tf.Session() as sess:
+      weight_decay = float(sess.run(penalty))
+  return (pytest.approx(weight_decay), batch_norm['decay'],
+          batch_norm['epsilon'])
+
+
+@pytest.mark.parametrize('arg_scope_fn, expected', [
+    (nasnet.nasnet_cifar_arg_scope, (5e-4, 0.9, 1e-5)),
+    (nasnet.nasnet_mobile_arg_scope, (4e-5, 0.9997, 1e-3)),
+    (nasnet.nasnet_large_arg_scope, (5e-5, 0.9997, 1e-3)),
+])
+def test_arg_scope_defaults_as_upstream(arg_scope_fn, expected):
+  assert arg_scope_settings(arg_scope_fn) == expected
+  assert arg_scope_settings(arg_scope_fn, weight_decay=0.5)[0] == 0.5
+
+
 # ----------------------------------------------------------- nasnet_utils
 
 
@@ -142,6 +184,25 @@ def test_parse_operation():
   for bad in ['conv_3x3', 'separable_3x5_2', 'max_pool_3x3_2', 'avg_pool']:
     with pytest.raises(ValueError, match=bad):
       parse(bad)
+
+
+def test_cell_tables_give_upstream_operation_lists():
+  normal = nasnet_utils.NasNetANormalCell(8, 1.0, 20, 100)
+  assert normal._operations == [  # pylint: disable=protected-access
+      'separable_5x5_2', 'separable_3x3_2', 'separable_5x5_2',
+      'separable_3x3_2', 'avg_pool_3x3', 'none', 'avg_pool_3x3',
+      'avg_pool_3x3', 'separable_3x3_2', 'none']
+  assert normal._hiddenstate_indices == [  # pylint: disable=protected-access
+      0, 1, 1, 1, 0, 1, 1, 1, 0, 0]
+  reduction = nasnet_utils.NasNetAReductionCell(8, 1.0, 20, 100)
+  assert reduction._operations == [  # pylint: disable=protected-access
+      'separable_5x5_2', 'separable_7x7_2', 'max_pool_3x3',
+      'separable_7x7_2', 'avg_pool_3x3', 'separable_5x5_2', 'none',
+      'avg_pool_3x3', 'separable_3x3_2', 'max_pool_3x3']
+  assert reduction._hiddenstate_indices == [  # pylint: disable=protected-access
+      0, 1, 0, 1, 0, 1, 3, 2, 2, 0]
+  assert reduction._used_hiddenstates == [  # pylint: disable=protected-access
+      1, 1, 1, 0, 0, 0, 0]
 
 
 def test_channel_helpers_read_the_data_format_from_the_arg_scope():
@@ -294,18 +355,12 @@ def test_reuse_shares_the_variables():
 
 
 def test_use_aux_head_0_removes_the_aux_variables_only():
-  with tf.Graph().as_default():
-    _, _, end_points = _build_cifar(_tiny_cifar_config())
-    with_aux = _variables()
-  with tf.Graph().as_default():
-    _, _, without_end_points = _build_cifar(
-        _tiny_cifar_config('use_aux_head=0'))
-    without_aux = _variables()
-  assert end_points['AuxLogits'].shape.as_list() == [2, 10]
-  assert 'AuxLogits' not in without_end_points
-  aux = {name for name in with_aux if name.startswith('aux_0/')}
+  with_aux, without_aux = _tiny_build(), _tiny_build('use_aux_head=0')
+  assert with_aux.end_point_shapes['AuxLogits'] == [2, 10]
+  assert 'AuxLogits' not in without_aux.end_point_shapes
+  aux = {name for name in with_aux.variables if name.startswith('aux_0/')}
   assert 'aux_0/aux_logits/FC/weights' in aux
-  assert set(without_aux) == set(with_aux) - aux
+  assert set(without_aux.variables) == set(with_aux.variables) - aux
 
 
 def _run_twice(sess, logits, images, feed_images):
@@ -339,7 +394,7 @@ def test_without_a_global_step_drop_path_reads_current_step():
     assert not any('global_step' in name for name in _variables())
   with tf.Graph().as_default():
     step = tf.placeholder(tf.int64, [])
-    images, logits, _ = _build_cifar(config, current_step=step)
+    images, logits, _ = _build_cifar(config, batch=None, current_step=step)
     feed = np.random.RandomState(0).rand(4, TINY_SIZE, TINY_SIZE, 3)
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
@@ -351,33 +406,27 @@ def test_without_a_global_step_drop_path_reads_current_step():
 
 
 def test_bounded_activation_uses_relu6_and_clipping_only():
-  with tf.Graph().as_default() as graph:
-    _build_cifar(_tiny_cifar_config('use_bounded_activation=true'))
-    op_types = {op.type for op in graph.get_operations()}
+  assert 'Relu' in _tiny_build().op_types
+  op_types = _tiny_build('use_bounded_activation=true').op_types
   assert 'Relu' not in op_types
   assert {'Relu6', 'Minimum', 'Maximum'} <= op_types
 
 
 def test_nchw_builds_the_same_variables_channels_first():
-  with tf.Graph().as_default():
-    _, _, nhwc = _build_cifar(_tiny_cifar_config())
-    nhwc_variables = _variables()
-  with tf.Graph().as_default():
-    _, logits, nchw = _build_cifar(_tiny_cifar_config('data_format=NCHW'))
-    assert _variables() == nhwc_variables
-  assert nhwc['Cell_0'].shape.as_list() == [2, 8, 8, 96]
-  assert nchw['Cell_0'].shape.as_list() == [2, 96, 8, 8]
-  assert logits.shape.as_list() == [2, 10]
+  nhwc, nchw = _tiny_build(), _tiny_build('data_format=NCHW')
+  assert nchw.variables == nhwc.variables
+  assert nhwc.end_point_shapes['Cell_0'] == [2, 8, 8, 96]
+  assert nchw.end_point_shapes['Cell_0'] == [2, 96, 8, 8]
+  assert nchw.end_point_shapes['Logits'] == [2, 10]
 
 
 def test_weight_decay_reaches_every_weight():
-  with tf.Graph().as_default():
-    _build_cifar(_tiny_cifar_config())
-    weights = [v for v in tf.global_variables()
-               if v.op.name.endswith('weights')]
-    assert len(tf.losses.get_regularization_losses()) == len(weights)
+  build = _tiny_build()
+  weights = [name for name in build.variables if name.endswith('weights')]
+  assert build.num_regularized == len(weights) > 50
   with tf.Graph().as_default():
     images = tf.placeholder(tf.float32, [2, TINY_SIZE, TINY_SIZE, 3])
     with slim.arg_scope(nasnet.nasnet_cifar_arg_scope(weight_decay=0.0)):
-      nasnet.build_nasnet_cifar(images, 10, config=_tiny_cifar_config())
+      nasnet.build_nasnet_cifar(images, 10,
+                                config=_tiny_cifar_config('use_aux_head=0'))
     assert tf.losses.get_regularization_losses() == []

@@ -47,6 +47,8 @@ def train_dir(dataset_dir, tmp_path_factory):
       '--max_number_of_steps=2', '--num_readers=1',
       '--num_preprocessing_threads=1')
   assert result.returncode == 0, result.stderr[-3000:]
+  checkpoint = tf.train.latest_checkpoint(path)
+  assert tf.train.load_checkpoint(checkpoint).get_tensor('global_step') == 2
   return path
 
 
@@ -146,6 +148,12 @@ def test_trained_video_model_exports_frozen_and_as_saved_model(
     probabilities = sess.run(info['output_node'] + ':0',
                              {info['input_node'] + ':0': clip})
   assert probabilities.shape == (1, NUM_CLASSES)
+  # label_image.py / server.py on the frozen graph make the same still clip.
+  frozen_path = str(tmp_path / 's3dg_frozen.pb')
+  inference.write_graph_def(frozen, frozen_path)
+  [from_frozen] = inference.Classifier(frozen_path).classify([encoded], 2)
+  np.testing.assert_allclose([p.score for p in from_frozen],
+                             np.sort(probabilities[0])[::-1][:2], rtol=1e-4)
 
   export_dir = str(tmp_path / 'serving' / '1')
   inference.export_saved_model(spec, train_dir, export_dir, top_k=2)

@@ -149,12 +149,28 @@ def takes_argument(function, name):
   return name in inspect.signature(function).parameters
 
 
-def _split_conv_fn(conv_fn, num_ways, divisible_by):
-  """`split_conv` gets its split arguments; a custom function is left as is."""
-  if conv_fn is not split_conv:
-    return conv_fn
-  return functools.partial(split_conv, num_ways=num_ways,
-                           divisible_by=divisible_by, stride=1)
+def _conv_fn(conv_fn, num_ways, divisible_by, use_explicit_padding):
+  """The expansion or projection function with the block's arguments.
+
+  `split_conv` gets its split arguments; a custom function (EdgeTPU's fused
+  3x3 expansion) gets `use_explicit_padding` if it takes it, to pad itself.
+  """
+  if conv_fn is split_conv:
+    return functools.partial(split_conv, num_ways=num_ways,
+                             divisible_by=divisible_by, stride=1)
+  if use_explicit_padding and takes_argument(conv_fn, 'use_explicit_padding'):
+    return functools.partial(conv_fn, use_explicit_padding=True)
+  return conv_fn
+
+
+def _depthwise(net, depthwise_fn, kernel_size, rate, use_explicit_padding,
+               endpoints, **kwargs):
+  """The block's depthwise convolution, recorded as 'depthwise_output'."""
+  if use_explicit_padding:
+    net = _fixed_padding(net, kernel_size, rate)
+  net = depthwise_fn(net, num_outputs=None, kernel_size=kernel_size,
+                     rate=rate, scope='depthwise', **kwargs)
+  return _record(endpoints, 'depthwise_output', net)
 
 
 def _add_residual(residual, input_tensor, output_tensor, stride):
@@ -231,7 +247,8 @@ def expanded_conv(input_tensor,
       `expansion_fn(net, num_outputs, scope=, normalizer_fn=)`, plus
       `use_explicit_padding=True` if it takes it and explicit padding is on.
       A custom one (EdgeTPU's fused 3x3) ignores the split arguments.
-    projection_fn: the projection convolution, likewise.
+    projection_fn: the projection convolution, likewise (with
+      `activation_fn=` too).
     scope: variable scope (default 'expanded_conv', uniquified).
 
   Returns:
@@ -250,15 +267,11 @@ def expanded_conv(input_tensor,
                       '"SAME" padding.')
     padding = 'VALID'
 
-  def depthwise(net, **kwargs):
-    if use_explicit_padding:
-      net = _fixed_padding(net, kernel_size, rate)
-    net = depthwise_fn(net, num_outputs=None, kernel_size=kernel_size,
-                       depth_multiplier=depthwise_channel_multiplier,
-                       stride=stride, rate=rate, normalizer_fn=normalizer_fn,
-                       padding=padding, scope='depthwise', **kwargs)
-    return _record(endpoints, 'depthwise_output', net)
-
+  depthwise = functools.partial(
+      _depthwise, depthwise_fn=depthwise_fn, kernel_size=kernel_size,
+      rate=rate, use_explicit_padding=use_explicit_padding,
+      endpoints=endpoints, depth_multiplier=depthwise_channel_multiplier,
+      stride=stride, normalizer_fn=normalizer_fn, padding=padding)
   with tf.variable_scope(scope, default_name='expanded_conv') as var_scope, \
       tf.name_scope(var_scope.original_name_scope), \
       _inner_activation_scope(inner_activation_fn, depthwise_activation_fn):
@@ -272,12 +285,8 @@ def expanded_conv(input_tensor,
     inner_size = (expansion_size(num_inputs=num_inputs)
                   if callable(expansion_size) else expansion_size)
     if inner_size > net.shape.as_list()[3]:
-      expand = _split_conv_fn(expansion_fn, split_expansion,
-                              split_divisible_by)
-      # A custom expansion wider than 1x1 (a fused block's) pads itself.
-      if use_explicit_padding and takes_argument(expand,
-                                                 'use_explicit_padding'):
-        expand = functools.partial(expand, use_explicit_padding=True)
+      expand = _conv_fn(expansion_fn, split_expansion, split_divisible_by,
+                        use_explicit_padding)
       net = _record(endpoints, 'expansion_output',
                     expand(net, inner_size, scope='expand',
                            normalizer_fn=normalizer_fn))
@@ -285,8 +294,8 @@ def expanded_conv(input_tensor,
       net = depthwise(net)
     if expansion_transform:
       net = expansion_transform(expansion_tensor=net, input_tensor=input_tensor)
-    project = _split_conv_fn(projection_fn, split_projection,
-                             split_divisible_by)
+    project = _conv_fn(projection_fn, split_projection, split_divisible_by,
+                       use_explicit_padding)
     net = project(net, num_outputs, scope='project',
                   normalizer_fn=normalizer_fn,
                   activation_fn=project_activation_fn)

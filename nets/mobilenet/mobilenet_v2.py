@@ -27,15 +27,14 @@ expand_input = ops.expand_input_by_factor
 # The layers' convolution functions, the key the activation lives under.
 _CONV_FUNCTIONS = (slim.conv2d, slim.fully_connected, slim.separable_conv2d)
 
-# Table 2 of the paper: each row is `n` bottlenecks with expansion factor
-# `t` and `c` output channels, the first of them with stride `s`.
+# Table 2 of the paper, one row (t, c, n, s) per stage: `n` bottlenecks with
+# expansion factor `t` and `c` output channels, the first with stride `s`.
 _BOTTLENECKS = (
-    #  t    c  n  s
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
+    (1,  16, 1, 1),
+    (6,  24, 2, 2),
+    (6,  32, 3, 2),
+    (6,  64, 4, 2),
+    (6,  96, 3, 1),
     (6, 160, 3, 2),
     (6, 320, 1, 1),
 )

@@ -137,42 +137,42 @@ DEFAULTS = {
 RE = tf.nn.relu
 HS = hard_swish
 
-# Table 1 of the paper, MobileNetV3-Large. One row per bneck block; the
-# expansion is a factor of the block input (the paper lists exp size =
-# factor x input channels).
+# Table 1 of the paper, MobileNetV3-Large, one row per bneck block:
+# (kernel, expansion, output channels, squeeze-excite, non-linearity (RE:
+# ReLU, HS: hard swish), stride). The expansion is a factor of the block's
+# input width (the paper lists "exp size" = factor x input channels), so it
+# follows the depth multiplier.
 _LARGE_BLOCKS = (
-    # k  exp     out  SE     NL  s
-    (3, 1, 16, False, RE, 1),
-    (3, 4, 24, False, RE, 2),
-    (3, 3, 24, False, RE, 1),
-    (5, 3, 40, True, RE, 2),
-    (5, 3, 40, True, RE, 1),
-    (5, 3, 40, True, RE, 1),
-    (3, 6, 80, False, HS, 2),
-    (3, 2.5, 80, False, HS, 1),
-    (3, 184 / 80, 80, False, HS, 1),
-    (3, 184 / 80, 80, False, HS, 1),
-    (3, 6, 112, True, HS, 1),
-    (3, 6, 112, True, HS, 1),
-    (5, 6, 160, True, HS, 2),
-    (5, 6, 160, True, HS, 1),
-    (5, 6, 160, True, HS, 1),
+    (3, 1,           16, False, RE, 1),
+    (3, 4,           24, False, RE, 2),
+    (3, 3,           24, False, RE, 1),
+    (5, 3,           40, True,  RE, 2),
+    (5, 3,           40, True,  RE, 1),
+    (5, 3,           40, True,  RE, 1),
+    (3, 6,           80, False, HS, 2),
+    (3, 2.5,         80, False, HS, 1),
+    (3, 184 / 80,    80, False, HS, 1),
+    (3, 184 / 80,    80, False, HS, 1),
+    (3, 6,          112, True,  HS, 1),
+    (3, 6,          112, True,  HS, 1),
+    (5, 6,          160, True,  HS, 2),
+    (5, 6,          160, True,  HS, 1),
+    (5, 6,          160, True,  HS, 1),
 )
 
-# Table 2 of the paper, MobileNetV3-Small.
+# Table 2 of the paper, MobileNetV3-Small, likewise.
 _SMALL_BLOCKS = (
-    # k  exp     out  SE     NL  s
-    (3, 1, 16, True, RE, 2),
-    (3, 72 / 16, 24, False, RE, 2),
-    (3, 88 / 24, 24, False, RE, 1),
-    (5, 4, 40, True, HS, 2),
-    (5, 6, 40, True, HS, 1),
-    (5, 6, 40, True, HS, 1),
-    (5, 3, 48, True, HS, 1),
-    (5, 3, 48, True, HS, 1),
-    (5, 6, 96, True, HS, 2),
-    (5, 6, 96, True, HS, 1),
-    (5, 6, 96, True, HS, 1),
+    (3, 1,           16, True,  RE, 2),
+    (3, 72 / 16,     24, False, RE, 2),
+    (3, 88 / 24,     24, False, RE, 1),
+    (5, 4,           40, True,  HS, 2),
+    (5, 6,           40, True,  HS, 1),
+    (5, 6,           40, True,  HS, 1),
+    (5, 3,           48, True,  HS, 1),
+    (5, 3,           48, True,  HS, 1),
+    (5, 6,           96, True,  HS, 2),
+    (5, 6,           96, True,  HS, 1),
+    (5, 6,           96, True,  HS, 1),
 )
 
 

@@ -27,7 +27,6 @@ e.g. `--checkpoint_exclude_scopes=final_layer,aux_7` for the mobile network.
 """
 
 import tf_compat  # noqa: F401
-import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets.nasnet import nasnet_utils
@@ -226,7 +225,7 @@ build_nasnet_cifar.default_image_size = 32
 
 def build_nasnet_mobile(images, num_classes, is_training=True,
                         final_endpoint=None, config=None, current_step=None):
-  """NASNet-A Mobile for ImageNet (224x224; at least 80x80 with the aux head).
+  """NASNet-A Mobile for ImageNet (224x224; at least 67x67 with the aux head).
 
   Args are those of `build_nasnet_cifar`, and `final_endpoint`: stop at this
   end point and return it. Default config: `mobile_imagenet_config()`.

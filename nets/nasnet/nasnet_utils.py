@@ -434,7 +434,7 @@ class SearchedCell(NasNetABaseCell):
 
 
 class NasNetANormalCell(SearchedCell):
-  """NASNet-A normal cell (paper Figure 4, left)."""
+  """NASNet-A normal cell: keeps the resolution."""
 
   BLOCKS = (
       (0, 'separable_5x5_2', 1, 'separable_3x3_2'),
@@ -447,7 +447,7 @@ class NasNetANormalCell(SearchedCell):
 
 
 class NasNetAReductionCell(SearchedCell):
-  """NASNet-A reduction cell (paper Figure 4, right)."""
+  """NASNet-A reduction cell: strides its inputs by 2."""
 
   BLOCKS = (
       (0, 'separable_5x5_2', 1, 'separable_7x7_2'),
@@ -582,19 +582,26 @@ def aux_head_index(hparams, num_classes, is_training):
   return None
 
 
-def _final_layer(net, end_points, num_classes, hparams):
-  """Global pooling, dropout and the classifier, in scope 'final_layer'."""
+def _final_layer(net, end_points, num_classes, hparams, final_endpoint):
+  """Global pooling, dropout and the classifier, in scope 'final_layer'.
+
+  Returns:
+    the logits, or the pooled features without `num_classes`, or the
+    `final_endpoint` tensor, where the build stops.
+  """
   with tf.variable_scope('final_layer'):
     net = _activation(hparams.use_bounded_activation)(net)
     net = end_points['global_pool'] = global_avg_pool(net)
-    if not num_classes:
+    if not num_classes or final_endpoint == 'global_pool':
       return net
     net = slim.dropout(net, hparams.dense_dropout_keep_prob, scope='dropout')
-    logits = slim.fully_connected(net, num_classes, activation_fn=None,
-                                  scope='FC')
-    end_points['Logits'] = logits
-    end_points['Predictions'] = tf.nn.softmax(logits, name='predictions')
-  return logits
+    logits = end_points['Logits'] = slim.fully_connected(
+        net, num_classes, activation_fn=None, scope='FC')
+    if final_endpoint == 'Logits':
+      return logits
+    predictions = end_points['Predictions'] = tf.nn.softmax(
+        logits, name='predictions')
+  return predictions if final_endpoint == 'Predictions' else logits
 
 
 def _check_final_endpoint(final_endpoint, steps):
@@ -639,7 +646,5 @@ def build_network(stem, steps, num_classes, hparams, final_endpoint=None,
       build_aux_head(_activation(hparams.use_bounded_activation)(net),
                      end_points, num_classes, hparams, step.aux_scope)
     cell_outputs.append(net)
-  logits = _final_layer(net, end_points, num_classes, hparams)
-  if final_endpoint in end_points:
-    return end_points[final_endpoint], end_points
-  return logits, end_points
+  return (_final_layer(net, end_points, num_classes, hparams, final_endpoint),
+          end_points)

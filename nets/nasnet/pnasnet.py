@@ -51,7 +51,7 @@ def pnasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
 
 
 class PNasNetNormalCell(nasnet_utils.SearchedCell):
-  """PNASNet-5 cell (paper Figure 1, left)."""
+  """The PNASNet-5 cell; called with stride 2 it reduces."""
 
   BLOCKS = (
       (1, 'separable_5x5_2', 1, 'max_pool_3x3'),
