@@ -23,6 +23,8 @@ import sys
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
+from absl import app as absl_app
+from absl import flags as absl_flags
 
 flags = tf.app.flags
 
@@ -252,7 +254,18 @@ def run_main(main):
       sys.stderr.flush()
       sys.exit(1)
 
-  tf.app.run(main=guarded_main)
+  absl_app.run(guarded_main, flags_parser=_parse_flags_in_one_line)
+
+
+def _parse_flags_in_one_line(argv):
+  """Parses as `tf.app.run` does (unknown flags are left in argv), but a
+  value absl cannot parse (`--batch_size=abc`) is one line, not a traceback."""
+  try:
+    return flags.FLAGS(argv, known_only=True)
+  except absl_flags.Error as error:
+    sys.stderr.write('ERROR: %s\n' % error)
+    sys.stderr.flush()
+    sys.exit(1)
 
 
 def _one_line(error):

@@ -91,8 +91,8 @@ def limits_from_flags():
 
 def _memory_line(limits):
   model_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-  return ('memory: %.0f MiB with the model loaded; requests add at most '
-          '%.0f MiB (%d in flight x %.0f MiB, %d connections x %.2f MiB '
+  return ('memory: %.0f MiB at start-up (the model loaded); requests add at '
+          'most %.0f MiB (%d in flight x %.0f MiB, %d connections x %.2f MiB '
           'buffered)' % (
               model_mib, serving.memory_ceiling_bytes(limits) / MIB,
               limits.max_in_flight,

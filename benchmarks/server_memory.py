@@ -3,9 +3,10 @@ r"""Peak memory of server.py under concurrent large-image uploads.
 Exports a network with fresh weights (no training: memory does not depend on
 the values), starts server.py on it, sends --concurrency clients that each
 upload a constant --width x --height PNG (small on disk, large decoded)
---requests_per_client times (again after Retry-After when the server
-answers 503, so every slot stays busy), and prints the server's resident memory before
-and at its peak (VmHWM) next to the ceiling server.py printed at start.
+--requests_per_client times (again after Retry-After when the server answers
+503, so every slot stays busy), and prints the server's resident memory
+before and at its peak (VmHWM, reset once the model is loaded) next to the
+ceiling server.py printed at start.
 
   # the defaults: 16 MP images at the default limits (2 in flight)
   .venv/bin/python benchmarks/server_memory.py
@@ -54,6 +55,7 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def export_model(model_name, num_classes, work_dir):
   """Freezes `model_name` with freshly initialised weights; returns the .pb."""
+  import tf_compat  # noqa: F401  pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   from deployment import inference  # pylint: disable=g-import-not-at-top
   from nets import nets_factory  # pylint: disable=g-import-not-at-top

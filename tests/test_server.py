@@ -399,7 +399,8 @@ def test_slow_clients_hold_no_thread_and_are_timed_out(classifier,
                          b'Content-Length: 1000\r\n\r\npart of the body')
       slow.append(connection)
     assert _post(port, _jpeg(6), timeout=30)  # others are still answered
-    assert threading.active_count() == threads_serving
+    # werkzeug's threaded server had one more thread per connection here.
+    assert threading.active_count() <= threads_serving
     deadline = time.time() + 15
     for connection in slow:  # each closed by the server: recv sees EOF
       connection.settimeout(max(0.1, deadline - time.time()))
@@ -457,8 +458,9 @@ def test_server_py_prints_its_memory_ceiling_and_real_port(exported):
     process.wait(timeout=30)
   limits = serving.DEFAULT_LIMITS._replace(max_in_flight=3,
                                            max_pixels=2 * 1000 * 1000)
-  match = re.match(r'memory: \d+ MiB with the model loaded; requests add at '
-                   r'most (\d+) MiB \(3 in flight', memory_line)
+  match = re.match(r'memory: \d+ MiB at start-up \(the model loaded\); '
+                   r'requests add at most (\d+) MiB \(3 in flight',
+                   memory_line)
   assert match, memory_line
   assert int(match.group(1)) == round(
       serving.memory_ceiling_bytes(limits) / 2**20)

@@ -26,6 +26,8 @@ Fine-tuning to new classes re-initialises `final_layer` and the aux head,
 e.g. `--checkpoint_exclude_scopes=final_layer,aux_7` for the mobile network.
 """
 
+import functools
+
 import tf_compat  # noqa: F401
 import tf_slim as slim
 
@@ -130,14 +132,16 @@ def _cell_steps(hparams, normal_cell, reduction_cell, first_cell_num,
       filter_scaling *= hparams.filter_scaling_rate
       k = reductions.index(index)
       steps.append(nasnet_utils.CellStep(
-          'reduction_cell_%d' % k, 'Reduction_Cell_%d' % k, reduction_cell,
-          2, filter_scaling, 2, cell_num, None))
+          scope='reduction_cell_%d' % k, end_point='Reduction_Cell_%d' % k,
+          cell=reduction_cell, stride=2, filter_scaling=filter_scaling,
+          prev_offset=2, cell_num=cell_num, aux_scope=None))
       cell_num += 1
       prev_offset = 3 if hparams.skip_reduction_layer_input else 2
     steps.append(nasnet_utils.CellStep(
-        'cell_%d' % index, 'Cell_%d' % index, normal_cell, 1, filter_scaling,
-        prev_offset, cell_num, 'aux_%d' % index if index == aux_index else
-        None))
+        scope='cell_%d' % index, end_point='Cell_%d' % index,
+        cell=normal_cell, stride=1, filter_scaling=filter_scaling,
+        prev_offset=prev_offset, cell_num=cell_num,
+        aux_scope='aux_%d' % index if index == aux_index else None))
     cell_num += 1
   return steps
 
@@ -164,11 +168,11 @@ def build_nasnet_base(images, normal_cell, reduction_cell, num_classes,
     ValueError: for an unknown `stem_type` or `final_endpoint`.
   """
   if stem_type == 'imagenet':
-    stem = lambda: nasnet_utils.imagenet_stem(images, hparams, reduction_cell,
-                                              current_step)
+    stem = functools.partial(nasnet_utils.imagenet_stem, images, hparams,
+                             reduction_cell, current_step)
     first_cell_num = nasnet_utils.NUM_STEM_CELLS
   elif stem_type == 'cifar':
-    stem = lambda: nasnet_utils.cifar_stem(images, hparams)
+    stem = functools.partial(nasnet_utils.cifar_stem, images, hparams)
     first_cell_num = 0
   else:
     raise ValueError("Unknown stem_type %r: 'imagenet' or 'cifar'" %

@@ -14,6 +14,8 @@ End points: 'Stem', 'Cell_<n>', 'global_pool', 'Logits', 'Predictions', and
 while training 'AuxLogits' (scope `aux_<n>`). Usage as in `nasnet`.
 """
 
+import functools
+
 import tf_compat  # noqa: F401
 
 from nets.nasnet import nasnet
@@ -79,10 +81,11 @@ def _cell_steps(hparams, normal_cell, aux_index):
       filter_scaling *= hparams.filter_scaling_rate
     stale_prev = is_reduction and not hparams.skip_reduction_layer_input
     steps.append(nasnet_utils.CellStep(
-        'cell_%d' % index, 'Cell_%d' % index, normal_cell,
-        2 if is_reduction else 1, filter_scaling, 3 if stale_prev else 2,
-        nasnet_utils.NUM_STEM_CELLS + index,
-        'aux_%d' % index if index == aux_index else None))
+        scope='cell_%d' % index, end_point='Cell_%d' % index,
+        cell=normal_cell, stride=2 if is_reduction else 1,
+        filter_scaling=filter_scaling, prev_offset=3 if stale_prev else 2,
+        cell_num=nasnet_utils.NUM_STEM_CELLS + index,
+        aux_scope='aux_%d' % index if index == aux_index else None))
   return steps
 
 
@@ -95,7 +98,8 @@ def build_pnasnet_base(images, normal_cell, num_classes, hparams,
   Returns:
     (logits or the `final_endpoint` tensor, end_points).
   """
-  stem = lambda: nasnet_utils.imagenet_stem(images, hparams, normal_cell)
+  stem = functools.partial(nasnet_utils.imagenet_stem, images, hparams,
+                           normal_cell)
   steps = _cell_steps(hparams, normal_cell, nasnet_utils.aux_head_index(
       hparams, num_classes, is_training))
   return nasnet_utils.build_network(stem, steps, num_classes, hparams,
