@@ -22,7 +22,7 @@ import deployment_helpers as helpers
 from nets import nets_factory
 
 # (network, input size): the smallest size each family's stride pattern and
-# VALID layers accept, so the chain stays cheap. The fully connected classics
+# VALID layers (and auxiliary heads) accept, so the chain stays cheap. The fully connected classics
 # only take their native size; plain SGD keeps their checkpoints to one copy
 # of the weights.
 FAMILIES = [
@@ -31,7 +31,7 @@ FAMILIES = [
     ('inception_v4', 75), ('inception_resnet_v2', 75),
     ('resnet_v1_50', 64), ('resnet_v2_50', 64),
     ('mobilenet_v1_025', 64), ('mobilenet_v2', 64), ('mobilenet_v3_small', 64),
-    ('nasnet_mobile', 64), ('pnasnet_mobile', 64),
+    ('nasnet_mobile', 96), ('pnasnet_mobile', 96),
 ]
 COVERED_ELSEWHERE = {'nets.lenet', 'nets.cifarnet', 'nets.densenet'}
 ACCURACY_LINE = re.compile(r'^eval/Accuracy\[([0-9.e-]+)\]$', re.M)
