@@ -58,17 +58,11 @@ def alexnet_v2(inputs, num_classes=1000, is_training=True,
                scope='alexnet_v2', global_pool=False):
   """AlexNet v2.
 
-  Args:
-    inputs: float32 [batch, 224, 224, 3] for classification; larger images
-      with `spatial_squeeze=False` (a map of predictions) or
-      `global_pool=True` (predictions averaged over it).
-    num_classes: number of classes; 0 or None returns the fc7 features
-      without dropout7/fc8.
-    is_training: enables dropout.
-    dropout_keep_prob: fraction of fc6/fc7 units kept while training.
-    spatial_squeeze: squeeze the logits to [batch, num_classes].
-    scope: variable scope of every variable.
-    global_pool: average fc7 over space before fc8 (not in the original).
+  Takes [batch, 224, 224, 3] for classification; larger images give a map of
+  predictions (`spatial_squeeze=False`) or their average (`global_pool=True`,
+  not in the original). The arguments are those of
+  `vgg.fully_convolutional_network`, the builder VGG, AlexNet and OverFeat
+  share.
 
   Returns:
     (logits, end_points).

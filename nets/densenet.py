@@ -569,42 +569,53 @@ def densenet_from_config(images, config, num_classes, is_training=False,
   with tf.variable_scope(scope, 'densenet', [images], reuse=reuse) as sc:
     with slim.arg_scope([slim.batch_norm, slim.dropout],
                         is_training=is_training):
-      memory_efficient = memory_efficient and config.bottleneck
-      net = stem(images, config.num_initial_features, config.stem,
-                 end_points, memory_efficient)
-      num_features = config.num_initial_features
-      for i, num_layers in enumerate(config.block_layers):
-        last_block = i + 1 == len(config.block_layers)
-        net = dense_block(net, num_layers, config.growth_rate,
-                          config.bottleneck, dropout_keep_prob,
-                          memory_efficient,
-                          scope='dense_block%d' % (i + 1),
-                          end_points=end_points,
-                          as_features=memory_efficient and not last_block)
-        num_features += num_layers * config.growth_rate
-        if not last_block:
-          num_features = int(num_features * config.compression)
-          net = transition_block(net, num_features, dropout_keep_prob,
-                                 memory_efficient,
-                                 scope='transition_block%d' % (i + 1))
-          _record(end_points, sc, 'transition_block%d' % (i + 1), net)
+      net = _blocks(images, config, dropout_keep_prob,
+                    memory_efficient and config.bottleneck, sc, end_points)
       with tf.variable_scope('final_block', values=[net]):
         net = slim.batch_norm(net, activation_fn=tf.nn.relu)
       net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
       end_points['global_pool'] = tf.squeeze(net, [1, 2])
       if not num_classes:
         return end_points['global_pool'], end_points
-      logits_map = slim.conv2d(net, num_classes, 1,
-                               biases_initializer=tf.zeros_initializer(),
-                               scope='logits')
-      end_points[sc.name + '/logits'] = logits_map
-      logits = tf.squeeze(logits_map, [1, 2], name='SpatialSqueeze')
-      end_points['Logits'] = logits
-      end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
-      end_points['predictions'] = tf.reshape(
-          end_points['Predictions'], tf.shape(logits_map),
-          name='UnsqueezedPredictions')
-      return logits, end_points
+      return _classifier(net, num_classes, sc, end_points), end_points
+
+
+def _blocks(images, config, dropout_keep_prob, memory_efficient, sc,
+            end_points):
+  """The stem, then dense blocks with a transition between each two."""
+  net = stem(images, config.num_initial_features, config.stem, end_points,
+             memory_efficient)
+  num_features = config.num_initial_features
+  for i, num_layers in enumerate(config.block_layers):
+    last_block = i + 1 == len(config.block_layers)
+    net = dense_block(net, num_layers, config.growth_rate, config.bottleneck,
+                      dropout_keep_prob, memory_efficient,
+                      scope='dense_block%d' % (i + 1), end_points=end_points,
+                      as_features=memory_efficient and not last_block)
+    num_features += num_layers * config.growth_rate
+    if not last_block:
+      num_features = int(num_features * config.compression)
+      net = transition_block(net, num_features, dropout_keep_prob,
+                             memory_efficient,
+                             scope='transition_block%d' % (i + 1))
+      _record(end_points, sc, 'transition_block%d' % (i + 1), net)
+  return net
+
+
+def _classifier(pooled, num_classes, sc, end_points):
+  """1x1 conv logits on the pooled features; returns [batch, classes]."""
+  logits_map = slim.conv2d(pooled, num_classes, 1,
+                           biases_initializer=tf.zeros_initializer(),
+                           scope='logits')
+  end_points[sc.name + '/logits'] = logits_map
+  logits = tf.squeeze(logits_map, [1, 2], name='SpatialSqueeze')
+  end_points['Logits'] = logits
+  end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
+  # pudae's end point keeps the 1x1 spatial dims of its logits.
+  end_points['predictions'] = tf.reshape(
+      end_points['Predictions'], tf.shape(logits_map),
+      name='UnsqueezedPredictions')
+  return logits
 
 
 def _named_network(name):
