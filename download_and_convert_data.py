@@ -9,6 +9,8 @@ Registered datasets (downloaded from their published URLs unless
   python download_and_convert_data.py --dataset_name=mnist ...
   python download_and_convert_data.py --dataset_name=fashion_mnist \
       --dataset_dir=/tmp/fashion_mnist   # uses the Debian package if present
+  python download_and_convert_data.py --dataset_name=visualwakewords \
+      --dataset_dir=/tmp/vww --source_dir=/data/coco   # a COCO 2014 root
 
 Your own photos, one sub-folder per class (the tutorial's my_flower_5):
 
@@ -25,24 +27,37 @@ from absl import app
 from absl import flags
 
 from datasets import convert_dataset
+from datasets import download_and_convert_visualwakewords
 from datasets import staged_output
 
 flags.DEFINE_string('dataset_name', None,
-                    'flowers, cifar10, mnist, fashion_mnist, or the name of '
-                    'your own dataset (a folder of class sub-folders).')
+                    'flowers, cifar10, mnist, fashion_mnist, visualwakewords, '
+                    'or the name of your own dataset (a folder of class '
+                    'sub-folders).')
 flags.DEFINE_string('dataset_dir', None,
                     'Where the TFRecords, labels.txt and metadata are written.')
 flags.DEFINE_string('source_dir', None,
                     'An archive or folder already on disk to convert instead '
                     'of downloading; for your own dataset, the folder of class '
-                    'sub-folders (default <dataset_dir>/<dataset_name>).')
+                    'sub-folders (default <dataset_dir>/<dataset_name>); for '
+                    'visualwakewords, the COCO 2014 root.')
 flags.DEFINE_string('validation_size', None,
                     'Your own folder / flowers: images held out for '
                     'validation, a count (350) or a fraction (0.1). '
                     'Default: 350 for flowers, 0.1 otherwise.')
 flags.DEFINE_integer('seed', 0, 'Seed of the train/validation split.')
 flags.DEFINE_integer('num_shards', None, 'TFRecord files per split '
-                     '(folder datasets; default 5).')
+                     '(folder datasets: default 5; visualwakewords: 100 '
+                     'train, 10 val).')
+flags.DEFINE_float(
+    'small_object_area_threshold',
+    download_and_convert_visualwakewords.SMALL_OBJECT_AREA_THRESHOLD,
+    'visualwakewords: an object counts when its area is above this fraction '
+    'of the image area.')
+flags.DEFINE_string(
+    'foreground_class_of_interest',
+    download_and_convert_visualwakewords.FOREGROUND_CLASS_OF_INTEREST,
+    'visualwakewords: the COCO category the classifier detects.')
 flags.DEFINE_boolean('overwrite', False,
                      'Replace an existing dataset of the same name.')
 
@@ -59,13 +74,19 @@ def _validation_size(value):
         '--validation_size=%s is neither a count nor a fraction.' % value)
 
 
+def _convert():
+  return convert_dataset.convert(
+      FLAGS.dataset_name, FLAGS.dataset_dir, source_dir=FLAGS.source_dir,
+      validation_size=_validation_size(FLAGS.validation_size),
+      seed=FLAGS.seed, num_shards=FLAGS.num_shards,
+      overwrite=FLAGS.overwrite,
+      small_object_area_threshold=FLAGS.small_object_area_threshold,
+      foreground_class_of_interest=FLAGS.foreground_class_of_interest)
+
+
 def main(_):
   try:
-    convert_dataset.convert(
-        FLAGS.dataset_name, FLAGS.dataset_dir, source_dir=FLAGS.source_dir,
-        validation_size=_validation_size(FLAGS.validation_size),
-        seed=FLAGS.seed, num_shards=FLAGS.num_shards,
-        overwrite=FLAGS.overwrite)
+    _convert()
   except staged_output.ConversionError as error:
     print('download_and_convert_data.py: %s' % error, file=sys.stderr)
     return 1

@@ -1,6 +1,7 @@
 """Picks the converter for a dataset name (download_and_convert_data.py).
 
-flowers, cifar10, mnist and fashion_mnist have their own converters; any
+flowers, cifar10, mnist, fashion_mnist and visualwakewords have their own
+converters; any
 other name converts the folder `<dataset_dir>/<name>/` (or `source_dir`)
 of class sub-folders, the way the course's tutorial converts `my_flower_5`.
 """
@@ -11,19 +12,24 @@ from datasets import convert_folder
 from datasets import download_and_convert_cifar10
 from datasets import download_and_convert_flowers
 from datasets import download_and_convert_mnist
+from datasets import download_and_convert_visualwakewords
 from datasets import staged_output
 
 NOT_CONVERTIBLE = {
     'quiz': 'the course ships quiz as TFRecords already; point --dataset_dir '
             'at them',
-    'imagenet': 'build it with slim\'s build_imagenet_data.py; this fork '
-                'reads the result',
+    'imagenet': 'build it with datasets/download_and_preprocess_imagenet.sh '
+                '(or datasets/build_imagenet_data.py on extracted folders)',
 }
 
 
 def convert(dataset_name, dataset_dir, source_dir=None, validation_size=None,
-            seed=0, num_shards=None, overwrite=False, log=print):
+            seed=0, num_shards=None, overwrite=False, log=print,
+            **visualwakewords_options):
   """Converts one dataset into `dataset_dir`.
+
+  `visualwakewords_options` (small_object_area_threshold,
+  foreground_class_of_interest) go to the Visual Wake Words converter only.
 
   Raises:
     staged_output.ConversionError: with one line for the user.
@@ -42,6 +48,10 @@ def convert(dataset_name, dataset_dir, source_dir=None, validation_size=None,
   if dataset_name == 'cifar10':
     return download_and_convert_cifar10.convert(dataset_dir, source_dir,
                                                 overwrite, log)
+  if dataset_name == 'visualwakewords':
+    return download_and_convert_visualwakewords.convert(
+        dataset_dir, source_dir, num_shards=num_shards, overwrite=overwrite,
+        log=log, **visualwakewords_options)
   if dataset_name in download_and_convert_mnist.URLS:
     return download_and_convert_mnist.convert(dataset_name, dataset_dir,
                                               source_dir, overwrite, log)

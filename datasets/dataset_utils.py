@@ -1,47 +1,74 @@
-"""Helpers shared by the dataset descriptors, converters and fake data.
+"""Helpers shared by the dataset modules, converters and fake data.
 
 Covers the on-disk conventions of a converted dataset:
   * `tf.train.Example` records with slim's keys (`image/encoded`,
     `image/format`, `image/class/label`, `image/height`, `image/width`);
   * `labels.txt`, one `id:name` line per class;
   * `<dataset_name>_metadata.json`, the split sizes and class count that let
-    the reader use a dataset nobody wrote a descriptor for;
-  * shard file names.
+    the reader use a dataset nobody wrote a module for;
+  * shard file names;
+and the `slim.dataset.Dataset` every dataset module returns (`DatasetSpec`,
+`make_split`), which feeds both slim's `DatasetDataProvider` and the tf.data
+reader (`input_pipeline.py`).
 """
 
+import collections
+import glob
 import json
 import os
+import zipfile
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
+import tf_slim as slim
 
 LABELS_FILENAME = 'labels.txt'
 METADATA_SUFFIX = '_metadata.json'
 METADATA_VERSION = 1
 
 
+def _as_list(values):
+  return list(values) if isinstance(values, (tuple, list)) else [values]
+
+
 def int64_feature(values):
-  if not isinstance(values, (tuple, list)):
-    values = [values]
-  return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+  """A `tf.train.Feature` of one int or a list of ints."""
+  return tf.train.Feature(int64_list=tf.train.Int64List(
+      value=_as_list(values)))
+
+
+def float_feature(values):
+  """A `tf.train.Feature` of one float or a list of floats."""
+  return tf.train.Feature(float_list=tf.train.FloatList(
+      value=_as_list(values)))
+
+
+def float_list_feature(values):
+  """A `tf.train.Feature` of a list of floats (may be empty)."""
+  return float_feature(values)
 
 
 def bytes_feature(values):
-  if not isinstance(values, (tuple, list)):
-    values = [values]
-  return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+  """A `tf.train.Feature` of one byte string (or a list of them)."""
+  return tf.train.Feature(bytes_list=tf.train.BytesList(
+      value=_as_list(values)))
 
 
-def image_to_tfexample(encoded, image_format, height, width, label):
+def bytes_list_feature(values):
+  """A `tf.train.Feature` of a list of byte strings (may be empty)."""
+  return bytes_feature(values)
+
+
+def image_to_tfexample(image_data, image_format, height, width, class_id):
   """Builds the record every converter writes (slim's layout).
 
   Args:
-    encoded: the encoded image bytes.
+    image_data: the encoded image bytes.
     image_format: 'jpeg', 'png', ... (bytes or str).
     height: the height stored in the record. Readers ignore it: the course's
       quiz converter wrote 320 whatever the real size was.
     width: as `height`.
-    label: the integer class id.
+    class_id: the integer class id.
 
   Returns:
     A `tf.train.Example`.
@@ -49,20 +76,82 @@ def image_to_tfexample(encoded, image_format, height, width, label):
   if isinstance(image_format, str):
     image_format = image_format.encode('ascii')
   return tf.train.Example(features=tf.train.Features(feature={
-      'image/encoded': bytes_feature(encoded),
+      'image/encoded': bytes_feature(image_data),
       'image/format': bytes_feature(image_format),
-      'image/class/label': int64_feature(int(label)),
+      'image/class/label': int64_feature(int(class_id)),
       'image/height': int64_feature(int(height)),
       'image/width': int64_feature(int(width)),
   }))
 
 
-def write_label_file(labels_to_names, dataset_dir,
+def download_url(url, dataset_dir):
+  """Downloads `url` into `dataset_dir` (kept if already there).
+
+  Returns:
+    The path of the downloaded file.
+
+  Raises:
+    staged_output.ConversionError: one line saying how to work offline.
+  """
+  # Imported here: sources -> staged_output -> dataset_factory -> this module.
+  from datasets import sources  # pylint: disable=g-import-not-at-top
+  return sources.download(url, dataset_dir)
+
+
+def download_and_uncompress_tarball(tarball_url, dataset_dir):
+  """Downloads a .tar(.gz) and unpacks it into `dataset_dir`."""
+  from datasets import sources  # pylint: disable=g-import-not-at-top
+  sources.extract_tar(download_url(tarball_url, dataset_dir), dataset_dir)
+
+
+def download_and_uncompress_zipfile(zip_url, dataset_dir):
+  """Downloads a .zip and unpacks it into `dataset_dir`.
+
+  Members already unpacked are kept (COCO's archives are large, a rerun
+  after an interruption should not unpack them again); members that would
+  land outside `dataset_dir` are refused.
+  """
+  from datasets import staged_output  # pylint: disable=g-import-not-at-top
+  path = download_url(zip_url, dataset_dir)
+  root = os.path.realpath(dataset_dir)
+  try:
+    with zipfile.ZipFile(path) as archive:
+      for member in archive.namelist():
+        target = os.path.realpath(os.path.join(root, member))
+        if os.path.commonpath([root, target]) != root:
+          raise staged_output.ConversionError(
+              '%s holds %r, a path outside %s; refusing to unpack it.' %
+              (path, member, dataset_dir))
+        if not os.path.exists(target):
+          archive.extract(member, root)
+  except (zipfile.BadZipFile, OSError, EOFError) as error:
+    raise staged_output.ConversionError(
+        'Cannot unpack %s (%s); delete it and download it again.' %
+        (path, error)) from error
+
+
+def open_sharded_output_tfrecords(exit_stack, base_path, num_shards):
+  """Opens `<base_path>-00000-of-0000N` writers, closed by `exit_stack`.
+
+  Args:
+    exit_stack: a `contextlib.ExitStack`; closing it closes every writer.
+    base_path: the path the shard suffix is appended to.
+    num_shards: how many shards.
+
+  Returns:
+    The writers; writer k writes shard k.
+  """
+  return [exit_stack.enter_context(tf.io.TFRecordWriter(
+      '%s-%05d-of-%05d' % (base_path, index, num_shards)))
+          for index in range(num_shards)]
+
+
+def write_label_file(labels_to_class_names, dataset_dir,
                      filename=LABELS_FILENAME):
   """Writes `id:name` lines, sorted by id."""
   with open(os.path.join(dataset_dir, filename), 'w', encoding='utf-8') as f:
-    for label in sorted(labels_to_names):
-      f.write('%d:%s\n' % (label, labels_to_names[label]))
+    for label in sorted(labels_to_class_names):
+      f.write('%d:%s\n' % (label, labels_to_class_names[label]))
 
 
 def has_labels(dataset_dir, filename=LABELS_FILENAME):
@@ -143,3 +232,186 @@ def shard_ranges(num_items, num_shards):
   num_shards = max(1, min(num_shards, num_items)) if num_items else 1
   bounds = [num_items * i // num_shards for i in range(num_shards + 1)]
   return list(zip(bounds[:-1], bounds[1:]))
+
+
+# ---------------------------------------------------------------------------
+# The dataset a module's `get_split` returns.
+
+DatasetSpec = collections.namedtuple('DatasetSpec', [
+    'file_pattern',           # with %s for the split name
+    'splits_to_sizes',
+    'num_classes',
+    'channels',               # what the stored images are: 1 or 3
+    'default_format',         # `image/format` when a record lacks it
+    'class_names',            # used when labels.txt is absent; None = unnamed
+    'items_to_descriptions',  # what DatasetDataProvider.get() can return
+])
+
+IMAGE_AND_LABEL_ITEMS = {
+    'image': 'A color image of varying size.',
+    'label': 'The integer class id of the image.',
+}
+
+
+def decode_image(encoded, channels):
+  """Decodes JPEG/PNG/GIF/BMP bytes to uint8 [H, W, channels] (1 or 3)."""
+  if channels == 3:
+    # DecodeImage itself turns grey into RGB and drops alpha for every format.
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+  elif channels == 1:
+    # GIF and BMP cannot be decoded to one channel directly.
+    image = tf.io.decode_image(encoded, channels=0, expand_animations=False)
+    image = tf.cond(tf.equal(tf.shape(image)[-1], 1),
+                    lambda: image,
+                    lambda: tf.image.rgb_to_grayscale(image[:, :, :3]))
+  else:
+    raise ValueError('channels must be 1 or 3, got %r' % (channels,))
+  image.set_shape([None, None, channels])
+  return image
+
+
+class SplitDataset(slim.dataset.Dataset):
+  """A `slim.dataset.Dataset` that the tf.data reader can use as well.
+
+  slim's attributes (`data_sources`, `reader`, `decoder`, `num_samples`,
+  `items_to_descriptions`, `num_classes`, `labels_to_names`) feed
+  `slim.dataset_data_provider.DatasetDataProvider`; `name`, `split_name`,
+  `channels` and `parse` feed `input_pipeline.make_dataset`.
+  """
+
+  def __repr__(self):
+    return ('SplitDataset(%s/%s: %d samples, %d classes, %d files)' %
+            (self.name, self.split_name, self.num_samples, self.num_classes,
+             len(self.data_sources)))
+
+  def parse(self, serialized, channels=None):
+    """Parses one serialized `tf.train.Example` for the tf.data reader.
+
+    Unlike slim's decoder this trusts the image bytes, not `image/format`
+    or the stored height/width: the course's quiz records claim 320x320
+    whatever their size, and GIF/BMP/grey images are converted to
+    `channels` instead of failing.
+
+    Args:
+      serialized: a scalar string tensor.
+      channels: 1 or 3 to convert to; defaults to `self.channels`.
+
+    Returns:
+      (image uint8 [H, W, channels], label int64 scalar).
+    """
+    features = tf.io.parse_single_example(serialized, {
+        'image/encoded': tf.io.FixedLenFeature((), tf.string),
+        'image/class/label': tf.io.FixedLenFeature((), tf.int64),
+    })
+    image = decode_image(features['image/encoded'], channels or self.channels)
+    return image, features['image/class/label']
+
+
+def image_label_decoder(default_format='png', channels=3, image_shape=None):
+  """slim's decoder of the `image` and `label` items of a classification set.
+
+  Args:
+    default_format: `image/format` for records without one ('raw' makes
+      slim reshape the bytes, so only mnist-style records use it).
+    channels: channels slim decodes the image to.
+    image_shape: [height, width, channels] when every image has it
+      (cifar10, mnist); None for varying sizes.
+  """
+  keys_to_features = {
+      'image/encoded': tf.FixedLenFeature((), tf.string, default_value=''),
+      'image/format': tf.FixedLenFeature((), tf.string,
+                                         default_value=default_format),
+      # Plain defaults, not tensors: the decoder may be built eagerly and
+      # used in a graph (DatasetDataProvider) later.
+      'image/class/label': tf.FixedLenFeature([], tf.int64, default_value=0),
+  }
+  items_to_handlers = {
+      'image': slim.tfexample_decoder.Image(shape=image_shape,
+                                            channels=channels),
+      'label': slim.tfexample_decoder.Tensor('image/class/label'),
+  }
+  return slim.tfexample_decoder.TFExampleDecoder(keys_to_features,
+                                                 items_to_handlers)
+
+
+def spec_with_metadata(dataset_dir, name, spec):
+  """`spec` with the sizes a `<name>_metadata.json` in the folder gives.
+
+  Converters and fake data write that file, so a small or re-split copy of a
+  registered dataset reports its real sizes. Returns `spec` (may be None)
+  when there is no such file.
+  """
+  metadata = read_metadata(dataset_dir, name)
+  if metadata is None:
+    return spec
+  return DatasetSpec(
+      file_pattern=metadata['file_pattern'],
+      splits_to_sizes=metadata['splits_to_sizes'],
+      num_classes=metadata['num_classes'],
+      channels=int(metadata['channels']),
+      default_format=spec.default_format if spec else 'png',
+      class_names=spec.class_names if spec else None,
+      items_to_descriptions=(spec.items_to_descriptions if spec
+                             else IMAGE_AND_LABEL_ITEMS))
+
+
+def _labels_to_names(dataset_dir, spec):
+  if has_labels(dataset_dir):
+    return read_label_file(dataset_dir)
+  if spec.class_names:
+    return dict(enumerate(spec.class_names))
+  return None
+
+
+def _data_sources(dataset_dir, file_pattern, split_name):
+  if '%s' in file_pattern:
+    file_pattern = file_pattern % split_name
+  pattern = os.path.join(dataset_dir, file_pattern)
+  files = sorted(glob.glob(pattern))
+  if not files:
+    raise ValueError(
+        'No files match %s. Check --dataset_dir and --dataset_split_name, or '
+        'convert the data first with download_and_convert_data.py.' % pattern)
+  return files
+
+
+def make_split(name, spec, split_name, dataset_dir, file_pattern=None,
+               reader=None, decoder=None):
+  """The `SplitDataset` of one split; every `get_split` ends here.
+
+  Args:
+    name: the dataset name (its metadata file is `<name>_metadata.json`).
+    spec: the dataset's `DatasetSpec`, before any metadata file.
+    split_name: one of the spec's splits.
+    dataset_dir: the folder holding the shards (only read).
+    file_pattern: overrides the spec's; may hold %s for the split name and
+      is relative to `dataset_dir`.
+    reader: slim's reader class; default `tf.TFRecordReader`.
+    decoder: slim's decoder; default `image_label_decoder` of the spec.
+
+  Raises:
+    ValueError: one line naming the bad directory, split or pattern.
+  """
+  if not dataset_dir or not os.path.isdir(dataset_dir):
+    raise ValueError('--dataset_dir %r is not a directory; point it at the '
+                     'folder holding the TFRecord files.' % (dataset_dir,))
+  spec = spec_with_metadata(dataset_dir, name, spec)
+  if split_name not in spec.splits_to_sizes:
+    raise ValueError('split name %s was not recognized: dataset %r has no '
+                     'split %r; valid splits: %s' %
+                     (split_name, name, split_name,
+                      ', '.join(sorted(spec.splits_to_sizes))))
+  return SplitDataset(
+      data_sources=_data_sources(dataset_dir, file_pattern or spec.file_pattern,
+                                 split_name),
+      reader=reader or tf.TFRecordReader,
+      decoder=decoder or image_label_decoder(spec.default_format,
+                                             spec.channels),
+      num_samples=spec.splits_to_sizes[split_name],
+      items_to_descriptions=spec.items_to_descriptions,
+      num_classes=spec.num_classes,
+      labels_to_names=_labels_to_names(dataset_dir, spec),
+      name=name,
+      split_name=split_name,
+      channels=spec.channels,
+      default_format=spec.default_format)

@@ -100,3 +100,14 @@ def convert(dataset_dir, source_dir=None, overwrite=False, log=print):
   log('Wrote cifar10 to %s: %s.' % (dataset_dir, ', '.join(
       '%s %d' % item for item in sorted(splits_to_sizes.items()))))
   return splits_to_sizes
+
+
+def run(dataset_dir):
+  """slim's entry point: downloads the archive and converts it.
+
+  Does nothing when cifar10 is already in `dataset_dir`, as upstream.
+  """
+  if staged_output.existing_dataset_files(dataset_dir, 'cifar10'):
+    print('Dataset files already exist. Exiting without re-creating them.')
+    return None
+  return convert(dataset_dir)

@@ -48,3 +48,14 @@ def convert(dataset_dir, source_dir=None, validation_size=None, seed=0,
       log=log)
   shutil.rmtree(work_dir, ignore_errors=True)
   return result
+
+
+def run(dataset_dir):
+  """slim's entry point: downloads the photos and converts them.
+
+  Does nothing when flowers is already in `dataset_dir`, as upstream.
+  """
+  if staged_output.existing_dataset_files(dataset_dir, 'flowers'):
+    print('Dataset files already exist. Exiting without re-creating them.')
+    return None
+  return convert(dataset_dir)

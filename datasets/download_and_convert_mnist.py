@@ -162,3 +162,14 @@ def _check_split(source, split_name, images, labels, num_classes):
     raise staged_output.ConversionError(
         '%s: the %s labels go up to %d; expected 0..%d.' %
         (source, split_name, labels.max(), num_classes - 1))
+
+
+def run(dataset_dir, dataset_name='mnist'):
+  """slim's entry point: downloads the IDX files and converts them.
+
+  Does nothing when the dataset is already in `dataset_dir`, as upstream.
+  """
+  if staged_output.existing_dataset_files(dataset_dir, dataset_name):
+    print('Dataset files already exist. Exiting without re-creating them.')
+    return None
+  return convert(dataset_name, dataset_dir)

@@ -1,4 +1,4 @@
-"""dataset_factory: descriptors, the quiz format and converted-folder names."""
+"""dataset_factory: datasets, the quiz format and converted-folder names."""
 
 import io
 import os
@@ -6,10 +6,12 @@ import os
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
+import tf_slim
 from PIL import Image
 
 from datasets import dataset_factory
 from datasets import dataset_utils
+from datasets import flowers
 
 
 def _jpeg(pixels):
@@ -153,3 +155,16 @@ def test_decode_image_handles_formats_and_channels(pil_format, mode,
     np.testing.assert_allclose(decoded[:, :, 0], expected[:, :, 0], atol=1)
   else:
     np.testing.assert_array_equal(decoded, expected)
+
+
+def test_module_and_factory_give_the_same_metadata_sizes(tmp_path):
+  dataset_utils.write_metadata(str(tmp_path), 'flowers',
+                               {'train': 6, 'validation': 2}, 5,
+                               'flowers_%s_*.tfrecord')
+  (tmp_path / 'flowers_validation_00000-of-00001.tfrecord').write_bytes(b'')
+  from_module = flowers.get_split('validation', str(tmp_path))
+  from_factory = dataset_factory.get_dataset('flowers', 'validation',
+                                             str(tmp_path))
+  assert from_module.num_samples == from_factory.num_samples == 2
+  assert from_module.data_sources == from_factory.data_sources
+  assert isinstance(from_factory, tf_slim.dataset.Dataset)
