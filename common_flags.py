@@ -54,13 +54,25 @@ def define_dataset_flags(default_split_name='train'):
                        'The number of threads used to preprocess images.')
 
 
+# export_inference_graph.py defines the same flag with the same help.
+PREPROCESSING_NAME_HELP = (
+    'The preprocessing: inception, vgg, lenet, cifarnet or densenet_imagenet; '
+    'None: the one registered for --model_name. Use the one the checkpoint '
+    'was trained with: slim\'s released checkpoints, the course\'s '
+    'DenseNets and Keras weights converted by convert_keras_densenet.py '
+    '(its default --input_preprocessing=inception folds Keras\' scaling '
+    'into the first layer; --input_preprocessing=keras ones need Keras\' '
+    'own scaling, which none of these makes) take the default; the community '
+    'tf-densenet121/161/169.ckpt (pudae/tensorflow-densenet) take '
+    'densenet_imagenet; a network trained with another one (the main job: '
+    'lenet) must be evaluated and exported with it too.')
+
+
 def define_model_flags():
   """Defines the flags that pick the network and its preprocessing."""
   flags.DEFINE_string('model_name', 'inception_v3',
                       'The name of the architecture (see nets_factory).')
-  flags.DEFINE_string('preprocessing_name', None,
-                      'The name of the preprocessing; if None, the one '
-                      'registered for model_name is used.')
+  flags.DEFINE_string('preprocessing_name', None, PREPROCESSING_NAME_HELP)
   flags.DEFINE_bool('use_grayscale', False,
                     'Whether to convert input images to grayscale.')
   flags.DEFINE_float('moving_average_decay', None,

@@ -3,8 +3,9 @@ r"""Saves a GraphDef of a network for inference, optionally frozen.
 The graph's float input placeholder is `input` ([batch_size, image_size,
 image_size, channels]); the output is the network's Predictions end point,
 whose node name is printed. The graph also carries the network's evaluation
-preprocessing (`encoded_image` -> `preprocessed_image`) and an
-`inference_info` node, so label_image.py and server.py need nothing else.
+preprocessing (`encoded_image` -> `preprocessed_image`; the network's own, or
+--preprocessing_name's: pass the one it was trained and evaluated with) and
+an `inference_info` node, so label_image.py and server.py need nothing else.
 
     python export_inference_graph.py --model_name=inception_v4 \
       --dataset_name=flowers --dataset_dir=/data/flowers \
@@ -15,8 +16,9 @@ constants) and the class names go next to it as <output_file>.label; add
 --saved_model_dir for a SavedModel that TF Serving can serve:
 
     python export_inference_graph.py --model_name=densenet_bc_mini \
-      --dataset_name=quiz --dataset_dir=/data/quiz \
-      --checkpoint_path=/tmp/train --output_file=/tmp/densenet_freeze.pb \
+      --preprocessing_name=lenet --dataset_name=fashion_mnist \
+      --checkpoint_path=runs/densenet_bc_mini/ckpt \
+      --output_file=/tmp/densenet_freeze.pb \
       --saved_model_dir=/tmp/densenet_serving/1
 
 A video network (i3d, s3dg) takes clips: --is_video_model --num_frames=N
@@ -54,6 +56,9 @@ flags.DEFINE_integer('labels_offset', 0,
                      'An offset for the labels in the dataset (1 for a '
                      'network without imagenet\'s background class).')
 flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
+flags.DEFINE_string('preprocessing_name', None,
+                    common_flags.PREPROCESSING_NAME_HELP + ' The exported '
+                    'graph embeds it and records it in inference_info.')
 flags.DEFINE_bool('use_grayscale', False,
                   'Whether to convert input images to grayscale.')
 flags.DEFINE_bool('write_text_graphdef', False,
@@ -95,7 +100,8 @@ def main(_):
       FLAGS.model_name, FLAGS.dataset_name, FLAGS.dataset_dir,
       labels_offset=FLAGS.labels_offset, image_size=FLAGS.image_size,
       batch_size=FLAGS.batch_size, is_training=FLAGS.is_training,
-      use_grayscale=FLAGS.use_grayscale, num_frames=_video_num_frames())
+      use_grayscale=FLAGS.use_grayscale, num_frames=_video_num_frames(),
+      preprocessing_name=FLAGS.preprocessing_name)
   graph_def, info = inference.export_graph_def(spec)
   if FLAGS.checkpoint_path:
     graph_def = inference.freeze_graph_def(
@@ -106,6 +112,7 @@ def main(_):
       'frozen' if FLAGS.checkpoint_path else 'inference', FLAGS.output_file))
   print('Input node: %s' % info['input_node'])
   print('Output node: %s' % info['output_node'])
+  print('Preprocessing: %s' % info['preprocessing_name'])
   if FLAGS.checkpoint_path and spec.labels_to_names:
     labels_file = inference.labels_path_for(FLAGS.output_file)
     inference.write_labels(spec.labels_to_names, labels_file)

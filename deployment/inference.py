@@ -7,10 +7,15 @@ size, size, channels]) and carries two extras so a frozen `.pb` is
 self-describing:
 
 * `encoded_image` (string placeholder) -> `preprocessed_image`: the decode and
-  *evaluation* preprocessing the network was evaluated with, so a classifier
+  *evaluation* preprocessing the network was evaluated with (the model's own,
+  or `preprocessing_name` when it was trained with another), so a classifier
   needs no Python knowledge of the model to prepare an image;
-* `inference_info`: a string constant holding JSON (model name, image size,
-  node names, labels offset and, when known, the class names).
+* `inference_info`: a string constant holding JSON (model name,
+  preprocessing name, image size, node names, labels offset and, when known,
+  the class names).
+
+Decoding a 1-channel image builds a functional `cond`, whose branches live in
+the graph's function library: freezing keeps that library.
 
     graph_def, info = inference.export_graph_def(spec)
     frozen = inference.freeze_graph_def(graph_def, '/tmp/train', info)
@@ -56,6 +61,7 @@ ExportSpec = collections.namedtuple('ExportSpec', [
     'labels_offset',
     'labels_to_names',  # {dataset label: name} or None
     'num_frames',       # frames per clip of a video network; None: images
+    'preprocessing_name',  # None = the network's registered preprocessing
 ])
 
 Prediction = collections.namedtuple('Prediction', ['class_id', 'label',
@@ -66,14 +72,20 @@ class ImageError(UserError):
   """Bytes that are not an image the model can read."""
 
 
+class ModelError(UserError):
+  """The model fails on an image that decodes: the model is at fault."""
+
+
 def make_spec(model_name, num_classes, image_size=None, batch_size=None,
               is_training=False, channels=3, use_grayscale=False,
-              labels_offset=0, labels_to_names=None, num_frames=None):
+              labels_offset=0, labels_to_names=None, num_frames=None,
+              preprocessing_name=None):
   """Returns an `ExportSpec`; `channels` is forced to 1 by `use_grayscale`."""
   return ExportSpec(model_name, num_classes, image_size or None,
                     batch_size or None, is_training,
                     1 if use_grayscale else channels, use_grayscale,
-                    labels_offset, labels_to_names, num_frames)
+                    labels_offset, labels_to_names, num_frames,
+                    preprocessing_name or None)
 
 
 def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
@@ -118,6 +130,21 @@ def _any_split(dataset_name, dataset_dir):
       dataset_name, dataset_dir, ' '.join(str(error).split()))) from error
 
 
+def preprocessing_name_of(spec):
+  """The preprocessing name `spec` exports, e.g. 'lenet' or 'inception'.
+
+  Raises:
+    UserError: an unknown `preprocessing_name` (or network), with the choices.
+  """
+  try:
+    return preprocessing_factory.preprocessing_name_for(
+        spec.preprocessing_name or spec.model_name)
+  except ValueError as error:
+    flag = '--preprocessing_name' if spec.preprocessing_name else (
+        '--model_name')
+    raise UserError('%s: %s' % (flag, error)) from error
+
+
 def _network_and_preprocessing(spec):
   try:
     network_fn = nets_factory.get_network_fn(
@@ -128,7 +155,8 @@ def _network_and_preprocessing(spec):
   common_flags.check_num_frames(spec.model_name, spec.num_frames,
                                 video_flags='--is_video_model --num_frames=N')
   preprocess_fn = preprocessing_factory.get_preprocessing(
-      spec.model_name, is_training=False, use_grayscale=spec.use_grayscale)
+      preprocessing_name_of(spec), is_training=False,
+      use_grayscale=spec.use_grayscale)
   image_size = spec.image_size or network_fn.default_image_size
   return network_fn, preprocess_fn, image_size
 
@@ -145,6 +173,7 @@ def _info(spec, image_size, output_node):
   labels = spec.labels_to_names
   return {
       'model_name': spec.model_name,
+      'preprocessing_name': preprocessing_name_of(spec),
       'num_classes': spec.num_classes,
       'image_size': image_size,
       'channels': spec.channels,
@@ -259,7 +288,9 @@ def freeze_graph_def(graph_def, checkpoint_path, output_nodes):
   """Folds the checkpoint's variables into constants.
 
   Keeps only what `output_nodes` need (savers, initialisers and anything
-  training-only go) and removes identity/check-numerics nodes.
+  training-only go) and removes identity/check-numerics nodes. The function
+  library (the branches of functional `cond`s, as 1-channel decoding builds)
+  stays: without it the graph fails with "Op type not registered".
 
   Args:
     graph_def: an inference GraphDef with variables.
@@ -285,8 +316,12 @@ def freeze_graph_def(graph_def, checkpoint_path, output_nodes):
       sess.run(assigns)
       frozen = tf.graph_util.convert_variables_to_constants(
           sess, graph.as_graph_def(), output_nodes)
-  return tf.graph_util.remove_training_nodes(
+  pruned = tf.graph_util.remove_training_nodes(
       frozen, protected_nodes=list(output_nodes) + [INPUT_NODE])
+  # remove_training_nodes rebuilds the GraphDef from its nodes alone.
+  pruned.library.CopyFrom(frozen.library)
+  pruned.versions.CopyFrom(frozen.versions)
+  return pruned
 
 
 def _assign_op(graph, name, value):
@@ -451,8 +486,8 @@ class _FrozenGraphBackend(object):
         images.append(self._session.run(self._preprocessed,
                                         {self._encoded: encoded}))
       except tf.errors.InvalidArgumentError as error:
-        raise ImageError('image %d cannot be decoded as JPEG, PNG, GIF or '
-                         'BMP' % index) from error
+        raise _image_or_model_error([encoded], error,
+                                    'image %d' % index) from error
     images = np.stack(images)
     if self._num_frames:
       images = np.repeat(images[:, None], self._num_frames, axis=1)
@@ -506,10 +541,43 @@ class _SavedModelBackend(object):
       classes, probabilities, names = self._session.run(
           self._outputs, {self._encoded: encoded_images})
     except tf.errors.InvalidArgumentError as error:
-      raise ImageError('an image cannot be decoded as JPEG, PNG, GIF or '
-                       'BMP') from error
+      raise _image_or_model_error(encoded_images, error,
+                                  'an image') from error
     names = [[name.decode('utf-8') for name in row[:k]] for row in names]
     return classes[:, :k], probabilities[:, :k], names
+
+
+def _decodes(encoded):
+  """Whether TensorFlow decodes `encoded` as an image (any channel count)."""
+  with tf.Graph().as_default():
+    image = tf.io.decode_image(encoded, expand_animations=False)
+    with tf.Session() as sess:
+      try:
+        sess.run(image)
+      except tf.errors.OpError:
+        return False
+  return True
+
+
+def _first_sentence(message):
+  """TensorFlow's error text without its preamble and advice, one line."""
+  text = ' '.join(message.split()).replace('Graph execution error: ', '')
+  return text.split('. ')[0][:200]
+
+
+def _image_or_model_error(encoded_images, error, what):
+  """The error to raise when the model failed on `encoded_images`.
+
+  A failure on images that decode is the model's (e.g. a graph frozen by an
+  older version without its function library): saying "not an image" would
+  hide it, so the real message goes out instead.
+  """
+  if all(_decodes(encoded) for encoded in encoded_images):
+    return ModelError(
+        'the model fails on %s although it is a readable image: %s. Export '
+        'it again with export_inference_graph.py (then freeze_graph.py)' %
+        (what, _first_sentence(error.message)))
+  return ImageError('%s cannot be decoded as JPEG, PNG, GIF or BMP' % what)
 
 
 def classify_files(classifier, paths, top_k=5):

@@ -4,7 +4,9 @@
     image = fn(uint8_image, 224, 224)   # float32 [224, 224, 3]
 
 Any output size works for any network (`--train_image_size`,
-`--eval_image_size`).
+`--eval_image_size`). Keyword arguments of the module's `preprocess_image`
+(inception's `fast_mode`, `bbox`, ...; vgg's `resize_side_min`, ...) pass
+through the returned function.
 """
 
 import functools
@@ -13,12 +15,15 @@ import tf_compat  # noqa: F401
 
 from nets import nets_factory
 from preprocessing import cifarnet_preprocessing
+from preprocessing import densenet_imagenet_preprocessing
 from preprocessing import inception_preprocessing
 from preprocessing import lenet_preprocessing
 from preprocessing import vgg_preprocessing
 
 PREPROCESSORS = {
     'cifarnet': cifarnet_preprocessing,
+    # Not 'densenet': that is a network (the course's, inception-style).
+    'densenet_imagenet': densenet_imagenet_preprocessing,
     'inception': inception_preprocessing,
     'lenet': lenet_preprocessing,
     'vgg': vgg_preprocessing,
@@ -48,7 +53,8 @@ def get_preprocessing(name, is_training=False, use_grayscale=False):
 
   Args:
     name: a network name ('densenet121', 'inception_v4', ...) or a
-      preprocessing name ('inception', 'vgg', 'cifarnet', 'lenet').
+      preprocessing name ('inception', 'vgg', 'cifarnet', 'lenet',
+      'densenet_imagenet').
     is_training: training (random augmentation) or evaluation.
     use_grayscale: the function returns 1-channel images.
   """

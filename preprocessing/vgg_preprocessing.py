@@ -36,7 +36,19 @@ def preprocess_image(image, output_height, output_width, is_training=False,
                      resize_side_min=RESIZE_SIDE_MIN,
                      resize_side_max=RESIZE_SIDE_MAX, use_grayscale=False,
                      **unused_kwargs):
-  """Returns float32 [output_height, output_width, C], mean subtracted."""
+  """Returns float32 [output_height, output_width, C], mean subtracted.
+
+  Args:
+    image: uint8 [H, W, C] image, 1 or 3 channels, any size.
+    output_height, output_width: the size returned.
+    is_training: random resize/crop/flip, else central crop.
+    resize_side_min: the smallest side's length for evaluation, and the
+      lower end of its random length for training.
+    resize_side_max: the upper end (inclusive) of that random length.
+    use_grayscale: return a 1-channel image.
+
+  Neither length goes below the crop, so any output size works.
+  """
   channels = image.shape[-1]
   image = tf.cast(image, tf.float32)
   # Never resize below the crop, whatever size the caller asks for.

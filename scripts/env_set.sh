@@ -28,6 +28,9 @@ export DATASET_DIR="${DATASET_DIR:-$HOME/data/flower}"
 # A pre-trained checkpoint to fine-tune from; empty trains from scratch.
 export CHECKPOINT_PATH="${CHECKPOINT_PATH:-}"
 export MODEL_NAME="${MODEL_NAME:-inception_v4}"
+# Empty: the network's own preprocessing. Training, evaluation and export must
+# agree, so set it once here (e.g. lenet for a model trained with it).
+export PREPROCESSING_NAME="${PREPROCESSING_NAME:-}"
 export TRAIN_DIR="${TRAIN_DIR:-/tmp/my_train}"
 export EVAL_DIR="${EVAL_DIR:-$TRAIN_DIR/eval}"
 export EVAL_SPLIT="${EVAL_SPLIT:-validation}"

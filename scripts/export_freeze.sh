@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env_set.sh"
 mkdir -p "$EXPORT_DIR"
 "$PYTHON" -u "$REPO_DIR/export_inference_graph.py" \
-  --model_name="$MODEL_NAME" \
+  --model_name="$MODEL_NAME" ${PREPROCESSING_NAME:+--preprocessing_name="$PREPROCESSING_NAME"} \
   --output_file="$INFERENCE_GRAPH" \
   --dataset_name="$DATASET_NAME" \
   --dataset_dir="$DATASET_DIR"
@@ -17,7 +17,7 @@ mkdir -p "$EXPORT_DIR"
   --input_binary=True
 if [ -n "$SAVED_MODEL_DIR" ]; then
   "$PYTHON" -u "$REPO_DIR/export_inference_graph.py" \
-    --model_name="$MODEL_NAME" \
+    --model_name="$MODEL_NAME" ${PREPROCESSING_NAME:+--preprocessing_name="$PREPROCESSING_NAME"} \
     --output_file="$EXPORT_DIR/saved_model_source.pb" \
     --dataset_name="$DATASET_NAME" \
     --dataset_dir="$DATASET_DIR" \

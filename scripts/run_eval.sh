@@ -8,7 +8,7 @@ exec "$PYTHON" -u "$REPO_DIR/eval_image_classifier.py" \
   --dataset_name="$DATASET_NAME" \
   --dataset_dir="$DATASET_DIR" \
   --dataset_split_name="$EVAL_SPLIT" \
-  --model_name="$MODEL_NAME" \
+  --model_name="$MODEL_NAME" ${PREPROCESSING_NAME:+--preprocessing_name="$PREPROCESSING_NAME"} \
   --checkpoint_path="$TRAIN_DIR" \
   --eval_dir="$EVAL_DIR" \
   --batch_size="$BATCH_SIZE" \

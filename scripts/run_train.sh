@@ -8,7 +8,7 @@ args=(
   --dataset_name="$DATASET_NAME"
   --dataset_dir="$DATASET_DIR"
   --dataset_split_name=train
-  --model_name="$MODEL_NAME"
+  --model_name="$MODEL_NAME" ${PREPROCESSING_NAME:+--preprocessing_name="$PREPROCESSING_NAME"}
   --train_dir="$TRAIN_DIR"
   --batch_size="$BATCH_SIZE"
 )

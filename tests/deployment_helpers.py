@@ -6,8 +6,14 @@ the frozen graph and SavedModel exported from it.
 
 import glob
 import os
+import queue
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 
 import tensorflow.compat.v1 as tf
 
@@ -20,6 +26,12 @@ from preprocessing import preprocessing_factory
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_CLASSES = 5
+ACCURACY_LINE = re.compile(r'^eval/Accuracy\[([0-9.e-]+)\]$', re.M)
+# label_image.py: the image's path, then '  1. <name> (<class id>) <score>'.
+TOP1_LINE = re.compile(r'^(\S+)\n  1\. .* \((\d+)\) [0-9.]+$', re.M)
+SERVER_START_TIMEOUT = 120
+# Loopback only: never route through an http_proxy from the environment.
+NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def write_dataset(dataset_dir, num_classes=NUM_CLASSES):
@@ -84,7 +96,7 @@ def write_image_files(examples, image_dir):
 
 
 def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
-                           split_name='validation'):
+                           split_name='validation', preprocessing_name=None):
   """Top-1 classes of the evaluation pipeline (input_pipeline + network)."""
   descriptor = dataset_factory.get_dataset('quiz', split_name, dataset_dir)
   with tf.Graph().as_default():
@@ -92,7 +104,8 @@ def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
                                              descriptor.num_classes)
     size = image_size or network_fn.default_image_size
     dataset = input_pipeline.make_dataset(
-        descriptor, preprocessing_factory.get_preprocessing(model_name),
+        descriptor, preprocessing_factory.get_preprocessing(
+            preprocessing_name or model_name),
         batch_size=3, is_training=False, image_size=size)
     images, _ = tf.data.make_one_shot_iterator(dataset).get_next()
     logits, _ = network_fn(images)
@@ -113,3 +126,56 @@ def run_script(script, *args, timeout=240):
   return subprocess.run([sys.executable, os.path.join(ROOT, script)] +
                         list(args), cwd=ROOT, env=env, capture_output=True,
                         text=True, timeout=timeout, check=False)
+
+
+def succeeds(script, *args, timeout=400):
+  """Runs a repository script, asserts exit 0; returns stdout + stderr."""
+  result = run_script(script, *args, timeout=timeout)
+  assert result.returncode == 0, '%s failed:\n%s' % (
+      script, (result.stdout + result.stderr)[-3000:])
+  return result.stdout + result.stderr
+
+
+def label_image_top1(model, paths):
+  """label_image.py's top-1 class id of each image file."""
+  output = succeeds('label_image.py', '--graph=' + model, '--top_k=1', *paths)
+  top1 = dict(TOP1_LINE.findall(output))
+  return [int(top1[path]) for path in paths]
+
+
+def wait_for_port(process, timeout=SERVER_START_TIMEOUT):
+  """Reads a server's output until 'listening on'; returns the port."""
+  lines = queue.Queue()
+
+  def pump():
+    for line in process.stdout:
+      lines.put(line)
+    lines.put(None)
+
+  threading.Thread(target=pump, daemon=True).start()
+  deadline = time.time() + timeout
+  seen = []
+  while time.time() < deadline:
+    try:
+      line = lines.get(timeout=max(0.1, deadline - time.time()))
+    except queue.Empty:
+      break
+    if line is None:
+      break
+    seen.append(line)
+    match = re.search(r'listening on http://127\.0\.0\.1:(\d+)/', line)
+    if match:
+      return int(match.group(1))
+  raise AssertionError('the server did not start (exit %s):\n%s' % (
+      process.poll(), ''.join(seen[-20:])))
+
+
+def stop_process_group(process):
+  """SIGTERM, then SIGKILL, to a process started with start_new_session."""
+  if process.poll() is None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+      process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+      os.killpg(process.pid, signal.SIGKILL)
+      process.wait(timeout=20)

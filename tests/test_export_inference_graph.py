@@ -1,6 +1,6 @@
 """export_inference_graph.py / deployment.inference export and SavedModel."""
 
-
+import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 from google.protobuf import text_format
@@ -85,14 +85,18 @@ def test_script_writes_text_graphdef_and_prints_output_node(tmp_path):
   assert {n.op for n in graph_def.node} & {'VarHandleOp', 'VariableV2'}
 
 
-def test_script_bad_flags_are_one_line_errors(tmp_path):
-  result = helpers.run_script('export_inference_graph.py',
-                              '--model_name=densenet_xl',
+@pytest.mark.parametrize('flags,error,choice', [
+    (['--model_name=densenet_xl'], 'ERROR: --model_name', 'densenet121'),
+    (['--model_name=lenet', '--preprocessing_name=sharpen'],
+     'ERROR: --preprocessing_name', 'densenet_imagenet'),
+])
+def test_script_bad_flags_are_one_line_errors(flags, error, choice, tmp_path):
+  result = helpers.run_script('export_inference_graph.py', *flags,
                               '--output_file=' + str(tmp_path / 'x.pb'))
   assert result.returncode == 1
   assert 'Traceback' not in result.stderr
   last = result.stderr.strip().splitlines()[-1]
-  assert last.startswith('ERROR: --model_name') and 'densenet121' in last
+  assert last.startswith(error) and choice in last
   assert not (tmp_path / 'x.pb').exists()
 
 
@@ -113,3 +117,75 @@ def test_saved_model_serving_signature(tmp_path):
   assert signature.outputs['classes'].tensor_shape.dim[1].size == 4
   with pytest.raises(inference.UserError, match='already exists'):
     inference.export_saved_model(spec, train_dir, export_dir)
+
+
+def test_preprocessing_name_is_embedded_and_recorded():
+  default_spec = inference.make_spec('densenet_bc_mini', 3, channels=1)
+  lenet_spec = inference.make_spec('densenet_bc_mini', 3, channels=1,
+                                   preprocessing_name='lenet')
+  assert inference.export_graph_def(default_spec)[1][
+      'preprocessing_name'] == 'inception'
+  graph_def, info = inference.export_graph_def(lenet_spec)
+  assert info['preprocessing_name'] == 'lenet'
+  assert inference.read_info(graph_def, 'test') == info
+  # lenet maps 0 -> -1 and keeps the 28x28 digit as it is; inception would
+  # crop the centre and resize.
+  pixels = np.random.RandomState(0).randint(0, 256, (28, 28, 1), np.uint8)
+  encoded = tf.io.encode_png(pixels).numpy()
+  with tf.Graph().as_default() as graph:
+    tf.import_graph_def(graph_def, name='')
+    with tf.Session() as sess:
+      got = sess.run('preprocessed_image:0', {'encoded_image:0': encoded})
+  np.testing.assert_allclose(got, (pixels - 128.0) / 128.0)
+
+
+def test_unknown_preprocessing_name_lists_the_choices():
+  spec = inference.make_spec('lenet', 3, preprocessing_name='sharpen')
+  with pytest.raises(inference.UserError,
+                     match='--preprocessing_name.*densenet_imagenet'):
+    inference.export_graph_def(spec)
+
+
+@pytest.mark.parametrize('channels', [1, 3])
+def test_frozen_graph_classifies_png_and_jpeg(channels, tmp_path):
+  """1-channel decoding builds a functional cond: freezing must keep it."""
+  train_dir = str(tmp_path / 'train')
+  helpers.write_checkpoint(train_dir, 'lenet', num_classes=3,
+                           channels=channels)
+  spec = inference.make_spec('lenet', 3, channels=channels,
+                             preprocessing_name='lenet')
+  graph_def, info = inference.export_graph_def(spec)
+  frozen = inference.freeze_graph_def(graph_def, train_dir,
+                                      inference.output_node_names(info))
+  path = str(tmp_path / 'frozen.pb')
+  inference.write_graph_def(frozen, path)
+  pixels = np.random.RandomState(1).randint(0, 256, (28, 28, 3), np.uint8)
+  images = [tf.io.encode_png(pixels).numpy(),
+            tf.io.encode_jpeg(pixels).numpy(),
+            tf.io.encode_png(pixels[:, :, :1]).numpy()]
+  results = inference.Classifier(path).classify(images, top_k=3)
+  assert [len(r) for r in results] == [3, 3, 3]
+  for predictions in results:
+    assert sum(p.score for p in predictions) == pytest.approx(1.0, abs=1e-5)
+  with pytest.raises(inference.ImageError, match='image 0 cannot be decoded'):
+    inference.Classifier(path).classify([b'not an image'])
+
+
+def test_model_failure_on_a_readable_image_says_what_failed(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  helpers.write_checkpoint(train_dir, 'lenet', num_classes=3, channels=1)
+  graph_def, info = inference.export_graph_def(
+      inference.make_spec('lenet', 3, channels=1))
+  frozen = inference.freeze_graph_def(graph_def, train_dir,
+                                      inference.output_node_names(info))
+  # What older versions wrote: the cond's branches missing.
+  del frozen.library.function[:]
+  path = str(tmp_path / 'old_freeze.pb')
+  inference.write_graph_def(frozen, path)
+  png = tf.io.encode_png(np.zeros((28, 28, 1), np.uint8)).numpy()
+  with pytest.raises(inference.ModelError,
+                     match='readable image: Op type not registered .*Export '
+                     'it again') as raised:
+    inference.Classifier(path).classify([png])
+  assert not isinstance(raised.value, inference.ImageError)
+  assert '\n' not in str(raised.value)

@@ -25,8 +25,6 @@ from deployment import serving
 
 MAX_UPLOAD = 64 * 1024
 LIMITS = serving.DEFAULT_LIMITS._replace(max_upload_bytes=MAX_UPLOAD)
-# Loopback only: never route through an http_proxy from the environment.
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @pytest.fixture(scope='module')
@@ -337,7 +335,7 @@ def _post(port, data, timeout=60):
   request = urllib.request.Request(
       'http://127.0.0.1:%d/api/classify' % port, data=data,
       headers={'Content-Type': 'image/jpeg'})
-  with _NO_PROXY.open(request, timeout=timeout) as response:
+  with helpers.NO_PROXY.open(request, timeout=timeout) as response:
     return json.loads(response.read())['predictions']
 
 

@@ -6,13 +6,8 @@ then one image classified over HTTP on localhost.
 
 import json
 import os
-import queue
-import re
 import shutil
-import signal
 import subprocess
-import threading
-import time
 import urllib.request
 
 import numpy as np
@@ -23,13 +18,10 @@ import deployment_helpers as helpers
 
 SCRIPTS = os.path.join(helpers.ROOT, 'scripts')
 CLASSES = ('daisy', 'roses', 'tulips')
-SERVER_START_TIMEOUT = 120
 
 pytestmark = pytest.mark.skipif(shutil.which('bash') is None,
                                 reason='the workflow scripts need bash')
 
-# Loopback only: never route through an http_proxy from the environment.
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _write_photo_folder(root):
@@ -53,50 +45,14 @@ def _run(script, env, timeout=300):
   return result
 
 
-def _wait_for_port(process):
-  """Reads the server's output until 'listening on'; returns the port."""
-  lines = queue.Queue()
-
-  def pump():
-    for line in process.stdout:
-      lines.put(line)
-    lines.put(None)
-
-  threading.Thread(target=pump, daemon=True).start()
-  deadline = time.time() + SERVER_START_TIMEOUT
-  seen = []
-  while time.time() < deadline:
-    try:
-      line = lines.get(timeout=max(0.1, deadline - time.time()))
-    except queue.Empty:
-      break
-    if line is None:
-      break
-    seen.append(line)
-    match = re.search(r'listening on http://127\.0\.0\.1:(\d+)/', line)
-    if match:
-      return int(match.group(1))
-  raise AssertionError('server.sh did not start (exit %s):\n%s' % (
-      process.poll(), ''.join(seen[-20:])))
-
-
-def _stop(process):
-  if process.poll() is None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-      process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-      os.killpg(process.pid, signal.SIGKILL)
-      process.wait(timeout=20)
-
-
 def test_tutorial_workflow_ends_with_a_served_classification(tmp_path):
   dataset_dir = tmp_path / 'flower'
   _write_photo_folder(str(dataset_dir / 'my_flower_3'))
   env = dict(
       os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='',
       DATASET_NAME='my_flower_3', DATASET_DIR=str(dataset_dir),
-      MODEL_NAME='lenet', TRAIN_DIR=str(tmp_path / 'train'),
+      MODEL_NAME='lenet', PREPROCESSING_NAME='lenet',
+      TRAIN_DIR=str(tmp_path / 'train'),
       BATCH_SIZE='4', MAX_STEPS='3', CONVERT_EXTRA_FLAGS='--num_shards=1',
       TRAIN_EXTRA_FLAGS='--clone_on_cpu=True --log_every_n_steps=1',
       UPLOAD_FOLDER=str(tmp_path / 'upload'), SERVER_HOST='127.0.0.1',
@@ -117,16 +73,16 @@ def test_tutorial_workflow_ends_with_a_served_classification(tmp_path):
       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
       start_new_session=True)
   try:
-    port = _wait_for_port(server)
+    port = helpers.wait_for_port(server)
     photo = str(dataset_dir / 'my_flower_3' / 'roses' / 'photo_0.jpg')
     with open(photo, 'rb') as f:
       request = urllib.request.Request(
           'http://127.0.0.1:%d/api/classify' % port, data=f.read(),
           headers={'Content-Type': 'image/jpeg'})
-    with _NO_PROXY.open(request, timeout=60) as response:
+    with helpers.NO_PROXY.open(request, timeout=60) as response:
       answer = json.loads(response.read())
   finally:
-    _stop(server)
+    helpers.stop_process_group(server)
   labels = [p['label'] for p in answer['predictions']]
   assert sorted(labels) == sorted(CLASSES)
   assert server.returncode is not None

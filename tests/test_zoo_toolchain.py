@@ -13,7 +13,6 @@ test_label_image.py.
 """
 
 import os
-import re
 import shutil
 
 import pytest
@@ -34,8 +33,6 @@ FAMILIES = [
     ('nasnet_mobile', 96), ('pnasnet_mobile', 96),
 ]
 COVERED_ELSEWHERE = {'nets.lenet', 'nets.cifarnet', 'nets.densenet'}
-ACCURACY_LINE = re.compile(r'^eval/Accuracy\[([0-9.e-]+)\]$', re.M)
-TOP1_LINE = re.compile(r'^(\S+)\n  1\. .* \((\d+)\) [0-9.]+$', re.M)
 
 
 def test_every_image_network_module_is_in_the_chain():
@@ -53,42 +50,33 @@ def dataset_dir(tmp_path_factory):
   return directory
 
 
-def _succeeds(script, *args):
-  result = helpers.run_script(script, *args, timeout=400)
-  assert result.returncode == 0, '%s failed:\n%s' % (
-      script, (result.stdout + result.stderr)[-3000:])
-  return result.stdout + result.stderr
-
-
 def _train_and_evaluate(model_name, size, dataset_dir, train_dir):
   data = ['--dataset_name=quiz', '--dataset_dir=' + dataset_dir,
           '--model_name=' + model_name]
-  _succeeds('train_image_classifier.py', *data, '--train_dir=' + train_dir,
+  helpers.succeeds('train_image_classifier.py', *data, '--train_dir=' + train_dir,
             '--max_number_of_steps=2', '--batch_size=2', '--optimizer=sgd',
             '--learning_rate=0.01', '--train_image_size=%d' % size,
             '--clone_on_cpu=True', '--num_readers=1',
             '--num_preprocessing_threads=1')
-  output = _succeeds('eval_image_classifier.py', *data,
+  output = helpers.succeeds('eval_image_classifier.py', *data,
                      '--dataset_split_name=validation',
                      '--checkpoint_path=' + train_dir,
                      '--eval_dir=' + train_dir + '/eval',
                      '--eval_image_size=%d' % size, '--batch_size=5')
-  return float(ACCURACY_LINE.findall(output)[-1])
+  return float(helpers.ACCURACY_LINE.findall(output)[-1])
 
 
 def _label_images(model_name, size, dataset_dir, train_dir, image_dir):
   """Exports + freezes, then returns label_image.py's top-1 of each image."""
   frozen = os.path.join(train_dir, 'frozen.pb')
-  _succeeds('export_inference_graph.py', '--model_name=' + model_name,
+  helpers.succeeds('export_inference_graph.py', '--model_name=' + model_name,
             '--dataset_name=quiz', '--dataset_dir=' + dataset_dir,
             '--image_size=%d' % size, '--checkpoint_path=' + train_dir,
             '--output_file=' + frozen)
   examples = helpers.split_examples(dataset_dir, 'validation')
   paths = helpers.write_image_files(examples, image_dir)
-  output = _succeeds('label_image.py', '--graph=' + frozen, '--top_k=1',
-                     *paths)
-  top1 = dict(TOP1_LINE.findall(output))
-  return [int(top1[path]) for path in paths], [label for _, label in examples]
+  return (helpers.label_image_top1(frozen, paths),
+          [label for _, label in examples])
 
 
 @pytest.mark.parametrize('model_name,size', FAMILIES,
