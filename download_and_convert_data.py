@@ -17,7 +17,10 @@ Your own photos, one sub-folder per class (the tutorial's my_flower_5):
   python download_and_convert_data.py --dataset_name=my_flower_5 \
       --dataset_dir=/data/flower   # converts /data/flower/my_flower_5/<class>/
 
-then train with the same --dataset_name and --dataset_dir.
+then train with the same --dataset_name and --dataset_dir. A run either
+writes the whole dataset or changes nothing; --overwrite never replaces a
+dataset by one with an empty split, and a run killed while swapping the files
+in is finished by the next run (or the next read).
 """
 
 import sys
@@ -27,6 +30,7 @@ from absl import app
 from absl import flags
 
 from datasets import convert_dataset
+from datasets import convert_folder
 from datasets import download_and_convert_visualwakewords
 from datasets import staged_output
 
@@ -35,7 +39,7 @@ flags.DEFINE_string('dataset_name', None,
                     'or the name of your own dataset (a folder of class '
                     'sub-folders).')
 flags.DEFINE_string('dataset_dir', None,
-                    'Where the TFRecords, labels.txt and metadata are written.')
+                    'Where the TFRecords, labels and metadata are written.')
 flags.DEFINE_string('source_dir', None,
                     'An archive or folder already on disk to convert instead '
                     'of downloading; for your own dataset, the folder of class '
@@ -49,6 +53,11 @@ flags.DEFINE_integer('seed', 0, 'Seed of the train/validation split.')
 flags.DEFINE_integer('num_shards', None, 'TFRecord files per split '
                      '(folder datasets: default 5; visualwakewords: 100 '
                      'train, 10 val).')
+flags.DEFINE_integer(
+    'max_image_side', convert_folder.DEFAULT_MAX_IMAGE_SIDE,
+    'Your own folder / flowers: images whose longer side is above this many '
+    'pixels are stored downsized to it (logged and listed in the report), '
+    'which keeps memory bounded when reading.')
 flags.DEFINE_float(
     'small_object_area_threshold',
     download_and_convert_visualwakewords.SMALL_OBJECT_AREA_THRESHOLD,
@@ -79,7 +88,7 @@ def _convert():
       FLAGS.dataset_name, FLAGS.dataset_dir, source_dir=FLAGS.source_dir,
       validation_size=_validation_size(FLAGS.validation_size),
       seed=FLAGS.seed, num_shards=FLAGS.num_shards,
-      overwrite=FLAGS.overwrite,
+      overwrite=FLAGS.overwrite, max_image_side=FLAGS.max_image_side,
       small_object_area_threshold=FLAGS.small_object_area_threshold,
       foreground_class_of_interest=FLAGS.foreground_class_of_interest)
 

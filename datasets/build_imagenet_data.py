@@ -344,8 +344,9 @@ def build(output_directory, train_directory=None, validation_directory=None,
              with_boxes))
         sizes[split_name] = write_split(staged.path, split_name, files,
                                         shards, context, executor, log)
-      _write_dataset_files(staged.path, synsets, context['texts'], sizes,
-                           labels_file, bounding_box_file)
+      _write_dataset_files(staged.path, output_directory, synsets,
+                           context['texts'], sizes, labels_file,
+                           bounding_box_file)
   except staged_output.ConversionError as error:
     raise UserError(str(error)) from error
   log('Wrote ImageNet to %s: %s' % (output_directory, ', '.join(
@@ -353,12 +354,13 @@ def build(output_directory, train_directory=None, validation_directory=None,
   return sizes
 
 
-def _write_dataset_files(staging_dir, synsets, texts, sizes, labels_file,
-                         bounding_box_file):
+def _write_dataset_files(staging_dir, output_directory, synsets, texts, sizes,
+                         labels_file, bounding_box_file):
   labels_to_names = {0: BACKGROUND_NAME}
   labels_to_names.update((label, texts[synset])
                          for label, synset in enumerate(synsets, 1))
-  dataset_utils.write_label_file(labels_to_names, staging_dir)
+  dataset_utils.write_dataset_labels(labels_to_names, staging_dir,
+                                     output_directory, DATASET_NAME)
   dataset_utils.write_metadata(
       staging_dir, DATASET_NAME, sizes, len(synsets) + 1, FILE_PATTERN,
       channels=3, labels_file=os.path.abspath(labels_file),

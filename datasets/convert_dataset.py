@@ -23,20 +23,55 @@ NOT_CONVERTIBLE = {
 }
 
 
+# Characters a dataset name cannot hold: it becomes file names and glob and
+# %-patterns (`<name>_%s_*.tfrecord`), and must come back unchanged.
+_NAME_BREAKERS = '/\\%*?[]'
+
+
+def check_dataset_name(dataset_name):
+  """Refuses a --dataset_name that would not round-trip through file names.
+
+  Raises:
+    staged_output.ConversionError: one line saying what to change.
+  """
+  if (dataset_name.startswith('.') or not dataset_name.isprintable() or
+      any(char in _NAME_BREAKERS for char in dataset_name) or
+      dataset_name != dataset_name.strip()):
+    raise staged_output.ConversionError(
+        '--dataset_name=%r cannot name dataset files: use letters, digits, '
+        '"_" and "-" (no path separators, leading ".", spaces at the ends, '
+        'or any of %s).' % (dataset_name, _NAME_BREAKERS))
+
+
+def _check_options(dataset_name, dataset_dir, num_shards, max_image_side):
+  if not dataset_name or not dataset_dir:
+    raise staged_output.ConversionError(
+        'Both --dataset_name and --dataset_dir are required.')
+  check_dataset_name(dataset_name)
+  if num_shards is not None and num_shards < 1:
+    raise staged_output.ConversionError(
+        '--num_shards=%d: a split needs at least 1 file; leave it unset for '
+        'the default.' % num_shards)
+  if max_image_side is not None and max_image_side < 1:
+    raise staged_output.ConversionError(
+        '--max_image_side=%d must be a positive number of pixels.' %
+        max_image_side)
+
+
 def convert(dataset_name, dataset_dir, source_dir=None, validation_size=None,
             seed=0, num_shards=None, overwrite=False, log=print,
+            max_image_side=convert_folder.DEFAULT_MAX_IMAGE_SIDE,
             **visualwakewords_options):
   """Converts one dataset into `dataset_dir`.
 
+  `max_image_side` applies to folder datasets (flowers and your own);
   `visualwakewords_options` (small_object_area_threshold,
   foreground_class_of_interest) go to the Visual Wake Words converter only.
 
   Raises:
     staged_output.ConversionError: with one line for the user.
   """
-  if not dataset_name or not dataset_dir:
-    raise staged_output.ConversionError(
-        'Both --dataset_name and --dataset_dir are required.')
+  _check_options(dataset_name, dataset_dir, num_shards, max_image_side)
   if dataset_name in NOT_CONVERTIBLE:
     raise staged_output.ConversionError(
         '--dataset_name=%s cannot be converted here: %s.' %
@@ -58,4 +93,5 @@ def convert(dataset_name, dataset_dir, source_dir=None, validation_size=None,
   return convert_folder.convert_folder(
       source_dir or os.path.join(dataset_dir, dataset_name), dataset_dir,
       dataset_name, validation_size=validation_size, seed=seed,
-      num_shards=num_shards, overwrite=overwrite, log=log)
+      num_shards=num_shards, overwrite=overwrite, log=log,
+      max_image_side=max_image_side)

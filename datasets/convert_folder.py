@@ -3,13 +3,17 @@
     source_dir/<class name>/<image files>   ->   dataset_dir/
         <name>_train_00000-of-00005.tfrecord ...
         <name>_validation_00000-of-00005.tfrecord ...
-        labels.txt, <name>_metadata.json, <name>_conversion_report.txt
+        <name>_labels.txt, <name>_metadata.json, <name>_conversion_report.txt
+        labels.txt (only when the folder has none of another dataset's)
 
-Classes get ids in sorted folder-name order. Every file is decoded once with
-Pillow: files that are empty, truncated, corrupt or not images are skipped and
-listed in the report. RGB JPEG and RGB PNG files are stored byte for byte;
+Classes get ids in sorted folder-name order; there must be at least 2, each
+with at least one usable image, and their names must fit a labels file. Every
+file is decoded once with Pillow: files that are empty, truncated, corrupt or
+not images are skipped and listed in the report. RGB JPEG and RGB PNG files are stored byte for byte;
 anything else (CMYK, grayscale, palette, alpha, GIF, BMP, 16-bit, ...) is
-converted to RGB and stored as PNG, so no pixel is lost twice.
+converted to RGB and stored as PNG, so no pixel is lost twice. Images longer
+than `max_image_side` are downsized (JPEG stays JPEG) and listed in the report;
+files in sub-folders of a class folder are not used and are listed as skipped.
 
 The train/validation split depends only on the sorted file list and the seed;
 it is drawn before decoding, so a skipped file shrinks its own split.
@@ -17,9 +21,12 @@ it is drawn before decoding, so a skipped file shrinks its own split.
 
 import collections
 import concurrent.futures
+import functools
 import io
+import math
 import os
 import random
+import time
 
 import numpy as np
 from PIL import Image
@@ -29,18 +36,33 @@ import tensorflow.compat.v1 as tf
 
 from datasets import dataset_utils
 from datasets import staged_output
+from deployment import training
 
 DEFAULT_VALIDATION_FRACTION = 0.1
 DEFAULT_NUM_SHARDS = 5
 # White is what a viewer shows behind transparent pixels.
 _BACKGROUND = (255, 255, 255)
 
-LoadedImage = collections.namedtuple('LoadedImage',
-                                     ['encoded', 'format', 'height', 'width'])
+# Longer side, in pixels, above which images are downsized when stored: a
+# 144-megapixel photo would otherwise take ~430 MB per decode in training.
+DEFAULT_MAX_IMAGE_SIDE = 4096
+
+LoadedImage = collections.namedtuple(
+    'LoadedImage', ['encoded', 'format', 'height', 'width',
+                    'original_size'])  # original_size: (width, height)
 
 
 class BadImage(Exception):
   """The file cannot be used as an image; the message says why."""
+
+
+def _listdir(folder):
+  try:
+    return sorted(os.listdir(folder))
+  except OSError as error:
+    raise staged_output.ConversionError(
+        'Cannot read folder %s (%s); make it readable or move it out of the '
+        'source folder.' % (folder, error.strerror)) from error
 
 
 def list_classes(source_dir):
@@ -49,25 +71,59 @@ def list_classes(source_dir):
     raise staged_output.ConversionError(
         'Image folder %s does not exist; expected %s/<class name>/<images> '
         '(or pass --source_dir).' % (source_dir, source_dir))
-  classes = sorted(name for name in os.listdir(source_dir)
-                   if not name.startswith('.')
-                   and os.path.isdir(os.path.join(source_dir, name)))
+  classes = [name for name in _listdir(source_dir)
+             if not name.startswith('.')
+             and os.path.isdir(os.path.join(source_dir, name))]
   if not classes:
     raise staged_output.ConversionError(
         'No class sub-folders in %s; expected %s/<class name>/<images>.' %
         (source_dir, source_dir))
+  for name in classes:
+    problem = dataset_utils.label_name_problem(name)
+    if problem:
+      raise staged_output.ConversionError(
+          'Class folder %r in %s cannot be a class name (%s); rename it.' %
+          (name, source_dir, problem))
+  if len(classes) < 2:
+    raise staged_output.ConversionError(
+        '%s has only the class folder %r; a classifier needs at least 2 '
+        'classes, one sub-folder each.' % (source_dir, classes[0]))
   return classes
 
 
-def list_files(source_dir, classes):
-  """[(path, label)] of every plain file directly inside a class folder."""
+def _nested_files(folder):
+  """Files in the sub-folders of a class folder (not used, but reported)."""
+  nested = []
+  for name in _listdir(folder):
+    path = os.path.join(folder, name)
+    if os.path.isdir(path):
+      for root, _, names in os.walk(path):
+        nested.extend(os.path.join(root, n) for n in sorted(names))
+  return nested
+
+
+def list_files(source_dir, classes, skipped=None):
+  """[(path, label)] of every plain file directly inside a class folder.
+
+  Files further down go to `skipped` as (path, reason).
+
+  Raises:
+    staged_output.ConversionError: a class folder is unreadable or empty.
+  """
   files = []
   for label, class_name in enumerate(classes):
     class_dir = os.path.join(source_dir, class_name)
-    for name in sorted(os.listdir(class_dir)):
-      path = os.path.join(class_dir, name)
-      if os.path.isfile(path):
-        files.append((path, label))
+    own = [os.path.join(class_dir, name) for name in _listdir(class_dir)]
+    own = [path for path in own if os.path.isfile(path)]
+    if not own:
+      raise staged_output.ConversionError(
+          'Class folder %s holds no files; add images of %r or remove the '
+          'folder.' % (class_dir, class_name))
+    files.extend((path, label) for path in own)
+    if skipped is not None:
+      skipped.extend(
+          (path, 'in a sub-folder of the class folder; move it up to use it')
+          for path in _nested_files(class_dir))
   return files
 
 
@@ -76,7 +132,7 @@ def validation_count(validation_size, num_files):
   if validation_size is None:
     validation_size = DEFAULT_VALIDATION_FRACTION
   validation_size = float(validation_size)
-  if validation_size < 0:
+  if validation_size < 0 or not math.isfinite(validation_size):
     raise staged_output.ConversionError(
         '--validation_size must be a count or a fraction in [0, 1), got %s' %
         validation_size)
@@ -120,8 +176,31 @@ def _to_rgb(image):
   return image.convert('RGB')
 
 
-def load_image(path):
+def _downsized(image, max_side):
+  """`image` scaled so that its longer side is `max_side` (aspect kept)."""
+  width, height = image.size
+  scale = max_side / float(max(width, height))
+  size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+  # For JPEG, decode at a reduced scale first: a 144-megapixel photo then
+  # never sits in memory at full size.
+  image.draft('RGB', size)
+  return _to_rgb(image).resize(size, Image.LANCZOS)
+
+
+def _encode(image, source_format):
+  buffer = io.BytesIO()
+  if source_format == 'JPEG':
+    image.save(buffer, format='JPEG', quality=95)
+    return buffer.getvalue(), 'jpeg'
+  image.save(buffer, format='PNG')
+  return buffer.getvalue(), 'png'
+
+
+def load_image(path, max_side=DEFAULT_MAX_IMAGE_SIDE):
   """Decodes `path` once; returns a `LoadedImage` ready to store.
+
+  Images whose longer side exceeds `max_side` are downsized to it (the
+  returned `original_size` then differs from height/width).
 
   Raises:
     BadImage: empty, unreadable, truncated or not an image.
@@ -135,7 +214,13 @@ def load_image(path):
     raise BadImage('empty file')
   try:
     image = Image.open(io.BytesIO(data))
-    image.load()
+    original_size, source_format = image.size, image.format
+    if max_side and max(image.size) > max_side:
+      image = _downsized(image, max_side)
+      encoded, image_format = _encode(image, source_format)
+    else:
+      image.load()
+      encoded, image_format = None, None
   except Image.DecompressionBombError as error:
     raise BadImage('too large to decode safely: %s' % error) from error
   except (OSError, SyntaxError, ValueError) as error:
@@ -143,43 +228,91 @@ def load_image(path):
     # "image file is truncated" for cut-off files.
     raise BadImage('not a readable image: %s' % error) from error
   width, height = image.size
+  if encoded is not None:
+    return LoadedImage(encoded, image_format, height, width, original_size)
   if image.mode == 'RGB' and image.format in ('JPEG', 'PNG'):
-    return LoadedImage(data, image.format.lower(), height, width)
+    return LoadedImage(data, image.format.lower(), height, width,
+                       original_size)
   buffer = io.BytesIO()
   _to_rgb(image).save(buffer, format='PNG')
-  return LoadedImage(buffer.getvalue(), 'png', height, width)
+  return LoadedImage(buffer.getvalue(), 'png', height, width, original_size)
 
 
-def _load_or_reason(item):
+def _load_or_reason(item, max_side):
   path, label = item
   try:
-    return path, label, load_image(path), None
+    return path, label, load_image(path, max_side), None
   except BadImage as error:
     return path, label, None, str(error)
 
 
-def _write_split(staging_dir, dataset_name, split_name, files, num_shards,
-                 skipped, executor):
-  """Writes one split's shards; returns the number of records written."""
-  written = 0
-  ranges = dataset_utils.shard_ranges(len(files), num_shards)
-  for shard_id, (start, end) in enumerate(ranges):
-    path = os.path.join(staging_dir, dataset_utils.shard_filename(
-        dataset_name, split_name, shard_id, len(ranges)))
-    with tf.io.TFRecordWriter(path) as writer:
-      for source, label, loaded, reason in executor.map(_load_or_reason,
-                                                        files[start:end]):
-        if loaded is None:
-          skipped.append((source, reason))
-          continue
-        example = dataset_utils.image_to_tfexample(
-            loaded.encoded, loaded.format, loaded.height, loaded.width, label)
-        writer.write(example.SerializeToString())
-        written += 1
-  return written
+class _Progress(object):
+  """Logs `done/total`, the rate and an ETA about every 5% of the images."""
+
+  def __init__(self, total, log, clock=time.time):
+    self._total = total
+    self._log = log
+    self._clock = clock
+    self._start = clock()
+    self._every = max(1, total // 20)
+    self.done = 0
+
+  def step(self):
+    self.done += 1
+    if self.done % self._every and self.done != self._total:
+      return
+    elapsed = max(self._clock() - self._start, 1e-6)
+    rate = self.done / elapsed
+    self._log('Converted %d/%d images (%d%%), %.1f images/sec, ETA %s' % (
+        self.done, self._total, 100 * self.done // max(1, self._total), rate,
+        training.format_eta((self._total - self.done) / rate)))
 
 
-def write_report(path, source_dir, splits_to_sizes, skipped):
+class _SplitWriter(object):
+  """Writes the shards of every split; keeps what was stored and skipped."""
+
+  def __init__(self, staging_dir, dataset_name, num_shards, max_side,
+               executor, progress):
+    self.staging_dir = staging_dir
+    self.dataset_name = dataset_name
+    self.num_shards = num_shards
+    self.max_side = max_side
+    self.executor = executor
+    self.progress = progress
+    self.skipped = []
+    self.downsized = []           # (path, (width, height), (width, height))
+    self.per_class = collections.Counter()
+
+  def _store(self, writer, label, loaded):
+    example = dataset_utils.image_to_tfexample(
+        loaded.encoded, loaded.format, loaded.height, loaded.width, label)
+    writer.write(example.SerializeToString())
+    self.per_class[label] += 1
+
+  def write(self, split_name, files):
+    """Writes one split; returns the number of records written."""
+    written = 0
+    ranges = dataset_utils.shard_ranges(len(files), self.num_shards)
+    load = functools.partial(_load_or_reason, max_side=self.max_side)
+    for shard_id, (start, end) in enumerate(ranges):
+      path = os.path.join(self.staging_dir, dataset_utils.shard_filename(
+          self.dataset_name, split_name, shard_id, len(ranges)))
+      with tf.io.TFRecordWriter(path) as writer:
+        for source, label, loaded, reason in self.executor.map(
+            load, files[start:end]):
+          self.progress.step()
+          if loaded is None:
+            self.skipped.append((source, reason))
+            continue
+          if loaded.original_size != (loaded.width, loaded.height):
+            self.downsized.append((source, loaded.original_size,
+                                   (loaded.width, loaded.height)))
+          self._store(writer, label, loaded)
+          written += 1
+    return written
+
+
+def write_report(path, source_dir, splits_to_sizes, skipped, downsized=()):
   with open(path, 'w', encoding='utf-8') as f:
     f.write('source: %s\n' % source_dir)
     for split_name, size in sorted(splits_to_sizes.items()):
@@ -187,63 +320,104 @@ def write_report(path, source_dir, splits_to_sizes, skipped):
     f.write('skipped: %d files\n' % len(skipped))
     for source, reason in skipped:
       f.write('  %s: %s\n' % (source, reason))
+    f.write('downsized: %d images\n' % len(downsized))
+    for source, before, after in downsized:
+      f.write('  %s: %dx%d -> %dx%d\n' % ((source,) + before + after))
+
+
+def _check_every_class_stored(classes, per_class, source_dir):
+  missing = [name for label, name in enumerate(classes)
+             if not per_class[label]]
+  if missing:
+    raise staged_output.ConversionError(
+        'No usable image in class folder(s) %s of %s (see the skipped files '
+        'above); nothing was written.' % (', '.join(missing), source_dir))
+
+
+def _log_skipped(log, writer):
+  for source, reason in writer.skipped:
+    log('Skipped %s: %s' % (source, reason))
+  if writer.downsized:
+    log('Downsized %d images to at most %d px on the longer side (e.g. %s, '
+        '%dx%d); see --max_image_side.' %
+        ((len(writer.downsized), writer.max_side, writer.downsized[0][0]) +
+         writer.downsized[0][1]))
+
+
+def _log_summary(log, dataset_name, dataset_dir, splits_to_sizes, classes,
+                 writer, report):
+  log('Wrote %s to %s: %s; %d classes; skipped %d files (listed in %s).' %
+      (dataset_name, dataset_dir,
+       ', '.join('%s %d' % item for item in sorted(splits_to_sizes.items())),
+       len(classes), len(writer.skipped), report))
+
+
+def _planned_splits(files, validation_size, seed, log):
+  splits = split_files(files, validation_size, seed)
+  if not splits['validation']:
+    # Asked for (or rounded to) no validation images: no empty split.
+    log('No validation split: --validation_size=%s of %d files is 0 images.'
+        % (validation_size, len(files)))
+    del splits['validation']
+  return splits
 
 
 def convert_folder(source_dir, dataset_dir, dataset_name, validation_size=None,
-                   seed=0, num_shards=None, overwrite=False, log=print):
+                   seed=0, num_shards=None, overwrite=False, log=print,
+                   max_image_side=DEFAULT_MAX_IMAGE_SIDE):
   """Converts `source_dir/<class>/*` into the dataset `dataset_name`.
 
   Args:
-    source_dir: folder with one sub-folder per class.
-    dataset_dir: where the shards, labels.txt and metadata go.
+    source_dir: folder with one sub-folder per class (at least 2).
+    dataset_dir: where the shards, labels and metadata go.
     dataset_name: names the files (`<name>_train_*.tfrecord`).
     validation_size: count (>= 1) or fraction (< 1) of files held out;
-      default 10%.
+      default 10%; 0 writes no validation split.
     seed: seed of the split.
     num_shards: files per split; default 5 (fewer for tiny splits).
     overwrite: replace an existing dataset of that name.
     log: where progress and the summary lines go.
+    max_image_side: longer side in pixels above which images are downsized.
 
   Returns:
     {'splits_to_sizes': ..., 'num_classes': ..., 'skipped': [(path, reason)],
-     'report': report path}.
+     'downsized': [(path, (w, h), (w, h))], 'report': report path}.
 
   Raises:
     staged_output.ConversionError: with a message for the user.
   """
   classes = list_classes(source_dir)
-  files = list_files(source_dir, classes)
-  if not files:
-    raise staged_output.ConversionError('No files in the class folders of %s.'
-                                        % source_dir)
-  splits = split_files(files, validation_size, seed)
-  num_shards = num_shards or DEFAULT_NUM_SHARDS
-  skipped = []
+  nested = []
+  files = list_files(source_dir, classes, nested)
+  splits = _planned_splits(files, validation_size, seed, log)
   splits_to_sizes = {}
   report_name = dataset_name + staged_output.REPORT_SUFFIX
+  report = os.path.join(dataset_dir, report_name)
   with staged_output.StagedDataset(dataset_dir, dataset_name,
                                    overwrite) as staged:
     with concurrent.futures.ThreadPoolExecutor(
         max_workers=min(4, os.cpu_count() or 1)) as executor:
-      for split_name in ('train', 'validation'):
+      writer = _SplitWriter(staged.path, dataset_name,
+                            num_shards or DEFAULT_NUM_SHARDS, max_image_side,
+                            executor, _Progress(len(files), log))
+      writer.skipped.extend(nested)
+      for split_name in sorted(splits, reverse=True):  # train first
         log('Converting %d %s files of %d classes from %s' %
             (len(splits[split_name]), split_name, len(classes), source_dir))
-        splits_to_sizes[split_name] = _write_split(
-            staged.path, dataset_name, split_name, splits[split_name],
-            num_shards, skipped, executor)
-    dataset_utils.write_label_file(dict(enumerate(classes)), staged.path)
+        splits_to_sizes[split_name] = writer.write(split_name,
+                                                   splits[split_name])
+    _log_skipped(log, writer)
+    _check_every_class_stored(classes, writer.per_class, source_dir)
+    dataset_utils.write_dataset_labels(dict(enumerate(classes)),
+                                       staged.path, dataset_dir, dataset_name)
     dataset_utils.write_metadata(
         staged.path, dataset_name, splits_to_sizes, len(classes),
         dataset_name + '_%s_*.tfrecord', channels=3, seed=seed,
         source_dir=os.path.abspath(source_dir))
     write_report(os.path.join(staged.path, report_name), source_dir,
-                 splits_to_sizes, skipped)
-  for source, reason in skipped:
-    log('Skipped %s: %s' % (source, reason))
-  report = os.path.join(dataset_dir, report_name)
-  log('Wrote %s to %s: %s; %d classes; skipped %d files (listed in %s).' %
-      (dataset_name, dataset_dir,
-       ', '.join('%s %d' % item for item in sorted(splits_to_sizes.items())),
-       len(classes), len(skipped), report))
+                 splits_to_sizes, writer.skipped, writer.downsized)
+  _log_summary(log, dataset_name, dataset_dir, splits_to_sizes, classes,
+               writer, report)
   return {'splits_to_sizes': splits_to_sizes, 'num_classes': len(classes),
-          'skipped': skipped, 'report': report}
+          'skipped': writer.skipped, 'downsized': writer.downsized,
+          'report': report}

@@ -14,6 +14,9 @@ Registered datasets carry slim's split sizes. Any other name works when its
 directory holds `<name>_metadata.json`, which `download_and_convert_data.py`
 writes beside the shards it converts from a folder. When a registered dataset's
 directory holds that file too (fake data, a re-split copy), its sizes win.
+Class names come from `<name>_labels.txt`, else from the shared `labels.txt`
+of datasets converted elsewhere (the course's quiz). A conversion that a kill
+stopped while swapping files in is finished before the dataset is read.
 """
 
 import os
@@ -59,7 +62,8 @@ def get_dataset(name, split_name, dataset_dir, file_pattern=None,
     name: a registered dataset name, or the name of a dataset converted from
       a folder (its directory holds `<name>_metadata.json`).
     split_name: 'train', 'validation', 'test', ... as the dataset has.
-    dataset_dir: the directory holding the shards (read only).
+    dataset_dir: the directory holding the shards; only written to finish a
+      conversion that a kill stopped mid-swap.
     file_pattern: overrides the dataset's file pattern; may contain %s for
       the split name and is relative to `dataset_dir`.
     reader: slim's reader class; default `tf.TFRecordReader`.
@@ -70,6 +74,8 @@ def get_dataset(name, split_name, dataset_dir, file_pattern=None,
   if name in datasets_map:
     return datasets_map[name].get_split(split_name, dataset_dir,
                                         file_pattern, reader)
+  if dataset_dir and os.path.isdir(dataset_dir):
+    dataset_utils.finish_interrupted_conversion(dataset_dir, name)
   if (dataset_dir and os.path.isdir(dataset_dir) and
       dataset_utils.read_metadata(dataset_dir, name) is None):
     raise ValueError(

@@ -3,7 +3,8 @@
 Covers the on-disk conventions of a converted dataset:
   * `tf.train.Example` records with slim's keys (`image/encoded`,
     `image/format`, `image/class/label`, `image/height`, `image/width`);
-  * `labels.txt`, one `id:name` line per class;
+  * `<dataset_name>_labels.txt` (or, for datasets converted elsewhere, the
+    shared `labels.txt`), one `id:name` line per class;
   * `<dataset_name>_metadata.json`, the split sizes and class count that let
     the reader use a dataset nobody wrote a module for;
   * shard file names;
@@ -23,6 +24,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 LABELS_FILENAME = 'labels.txt'
+LABELS_SUFFIX = '_labels.txt'
 METADATA_SUFFIX = '_metadata.json'
 METADATA_VERSION = 1
 
@@ -154,6 +156,28 @@ def write_label_file(labels_to_class_names, dataset_dir,
       f.write('%d:%s\n' % (label, labels_to_class_names[label]))
 
 
+def label_name_problem(name):
+  """Why `name` cannot be a line of a labels file, or None when it can."""
+  if not name or not name.strip():
+    return 'it is blank'
+  if not name.isprintable():
+    return 'it holds a control character such as a newline or tab'
+  try:
+    name.encode('utf-8')
+  except UnicodeEncodeError:
+    return 'it is not valid UTF-8'
+  return None
+
+
+def labels_filename(dataset_name):
+  """`<name>_labels.txt`: each dataset's own labels, beside its metadata."""
+  return dataset_name + LABELS_SUFFIX
+
+
+def labels_path(dataset_dir, dataset_name):
+  return os.path.join(dataset_dir, labels_filename(dataset_name))
+
+
 def has_labels(dataset_dir, filename=LABELS_FILENAME):
   return os.path.isfile(os.path.join(dataset_dir, filename))
 
@@ -179,6 +203,41 @@ def read_label_file(dataset_dir, filename=LABELS_FILENAME):
   return labels_to_names
 
 
+def write_dataset_labels(labels_to_names, staging_dir, dataset_dir,
+                         dataset_name):
+  """Writes `<name>_labels.txt`, and `labels.txt` unless another owns it.
+
+  Both go to `staging_dir`, to be moved into `dataset_dir`. The plain
+  `labels.txt` is for tools expecting slim's layout; it is written only when
+  `dataset_dir` has none yet or this dataset wrote the one there, so a second
+  dataset in the folder never renames the first one's classes.
+  """
+  write_label_file(labels_to_names, staging_dir, labels_filename(dataset_name))
+  shared = os.path.join(dataset_dir, LABELS_FILENAME)
+  own = labels_path(dataset_dir, dataset_name)
+  if not os.path.isfile(shared) or (
+      os.path.isfile(own) and _same_bytes(shared, own)):
+    write_label_file(labels_to_names, staging_dir)
+
+
+def _same_bytes(path_a, path_b):
+  with open(path_a, 'rb') as a, open(path_b, 'rb') as b:
+    return a.read() == b.read()
+
+
+def dataset_labels(dataset_dir, dataset_name):
+  """{id: name} of `dataset_name`, or None when the folder names no classes.
+
+  The dataset's own `<name>_labels.txt` wins over the shared `labels.txt`,
+  which datasets converted elsewhere (the course's quiz, slim's converters)
+  have.
+  """
+  for filename in (labels_filename(dataset_name), LABELS_FILENAME):
+    if has_labels(dataset_dir, filename):
+      return read_label_file(dataset_dir, filename)
+  return None
+
+
 def metadata_path(dataset_dir, dataset_name):
   return os.path.join(dataset_dir, dataset_name + METADATA_SUFFIX)
 
@@ -195,6 +254,26 @@ def write_metadata(dataset_dir, dataset_name, splits_to_sizes, num_classes,
     json.dump(metadata, f, indent=2, sort_keys=True)
     f.write('\n')
   return path
+
+
+def _check_metadata(metadata):
+  """Raises ValueError naming the first field readers could not use."""
+  for split, size in metadata['splits_to_sizes'].items():
+    if size < 0:
+      raise ValueError('split %r has %d images' % (split, size))
+  if metadata['num_classes'] < 1:
+    raise ValueError('num_classes is %d' % metadata['num_classes'])
+  if metadata['channels'] not in (1, 3):
+    raise ValueError('channels is %r, not 1 or 3' % (metadata['channels'],))
+  pattern = metadata['file_pattern']
+  if not isinstance(pattern, str) or not pattern:
+    raise ValueError('file_pattern is %r, not a file name pattern' %
+                     (pattern,))
+  if os.path.isabs(pattern) or '..' in pattern.split('/'):
+    raise ValueError('file_pattern %r points outside the folder' % pattern)
+  if '%' in pattern.replace('%s', ''):
+    raise ValueError('file_pattern %r may hold %%s (the split) and no other '
+                     '%%' % pattern)
 
 
 def read_metadata(dataset_dir, dataset_name):
@@ -214,7 +293,9 @@ def read_metadata(dataset_dir, dataset_name):
     metadata['num_classes'] = int(metadata['num_classes'])
     metadata.setdefault('channels', 3)
     metadata.setdefault('file_pattern', dataset_name + '_%s_*.tfrecord')
-  except (ValueError, KeyError, TypeError, AttributeError) as error:
+    _check_metadata(metadata)
+  except (ValueError, KeyError, TypeError, AttributeError,
+          OverflowError) as error:
     raise ValueError('%s is not valid dataset metadata (%s); re-run '
                      'download_and_convert_data.py with --overwrite.' %
                      (path, error)) from error
@@ -355,9 +436,10 @@ def spec_with_metadata(dataset_dir, name, spec):
                              else IMAGE_AND_LABEL_ITEMS))
 
 
-def _labels_to_names(dataset_dir, spec):
-  if has_labels(dataset_dir):
-    return read_label_file(dataset_dir)
+def _labels_to_names(dataset_dir, name, spec):
+  labels_to_names = dataset_labels(dataset_dir, name)
+  if labels_to_names is not None:
+    return labels_to_names
   if spec.class_names:
     return dict(enumerate(spec.class_names))
   return None
@@ -375,6 +457,16 @@ def _data_sources(dataset_dir, file_pattern, split_name):
   return files
 
 
+def finish_interrupted_conversion(dataset_dir, name):
+  """Completes a conversion a kill stopped mid-swap, before reading."""
+  # Imported here: staged_output -> dataset_factory -> this module.
+  from datasets import staged_output  # pylint: disable=g-import-not-at-top
+  try:
+    staged_output.recover(dataset_dir, name)
+  except staged_output.ConversionError as error:
+    raise ValueError(str(error)) from error
+
+
 def make_split(name, spec, split_name, dataset_dir, file_pattern=None,
                reader=None, decoder=None):
   """The `SplitDataset` of one split; every `get_split` ends here.
@@ -383,7 +475,8 @@ def make_split(name, spec, split_name, dataset_dir, file_pattern=None,
     name: the dataset name (its metadata file is `<name>_metadata.json`).
     spec: the dataset's `DatasetSpec`, before any metadata file.
     split_name: one of the spec's splits.
-    dataset_dir: the folder holding the shards (only read).
+    dataset_dir: the folder holding the shards; only written to finish a
+      conversion that a kill stopped mid-swap.
     file_pattern: overrides the spec's; may hold %s for the split name and
       is relative to `dataset_dir`.
     reader: slim's reader class; default `tf.TFRecordReader`.
@@ -395,6 +488,7 @@ def make_split(name, spec, split_name, dataset_dir, file_pattern=None,
   if not dataset_dir or not os.path.isdir(dataset_dir):
     raise ValueError('--dataset_dir %r is not a directory; point it at the '
                      'folder holding the TFRecord files.' % (dataset_dir,))
+  finish_interrupted_conversion(dataset_dir, name)
   spec = spec_with_metadata(dataset_dir, name, spec)
   if split_name not in spec.splits_to_sizes:
     raise ValueError('split name %s was not recognized: dataset %r has no '
@@ -410,7 +504,7 @@ def make_split(name, spec, split_name, dataset_dir, file_pattern=None,
       num_samples=spec.splits_to_sizes[split_name],
       items_to_descriptions=spec.items_to_descriptions,
       num_classes=spec.num_classes,
-      labels_to_names=_labels_to_names(dataset_dir, spec),
+      labels_to_names=_labels_to_names(dataset_dir, name, spec),
       name=name,
       split_name=split_name,
       channels=spec.channels,

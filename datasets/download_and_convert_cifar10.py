@@ -92,8 +92,8 @@ def convert(dataset_dir, source_dir=None, overwrite=False, log=print):
                 int(label)).SerializeToString())
           count += len(images)
       splits_to_sizes[split_name] = count
-    dataset_utils.write_label_file(dict(enumerate(spec.class_names)),
-                                   staged.path)
+    dataset_utils.write_dataset_labels(dict(enumerate(spec.class_names)),
+                                       staged.path, dataset_dir, 'cifar10')
     dataset_utils.write_metadata(staged.path, 'cifar10', splits_to_sizes,
                                  spec.num_classes, spec.file_pattern)
   shutil.rmtree(work_dir, ignore_errors=True)

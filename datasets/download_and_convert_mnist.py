@@ -142,8 +142,8 @@ def convert(dataset_name, dataset_dir, source_dir=None, overwrite=False,
       _write_split(os.path.join(staged.path, spec.file_pattern % split_name),
                    images, labels)
       splits_to_sizes[split_name] = len(images)
-    dataset_utils.write_label_file(dict(enumerate(spec.class_names)),
-                                   staged.path)
+    dataset_utils.write_dataset_labels(dict(enumerate(spec.class_names)),
+                                       staged.path, dataset_dir, dataset_name)
     dataset_utils.write_metadata(staged.path, dataset_name, splits_to_sizes,
                                  spec.num_classes, spec.file_pattern,
                                  channels=1)

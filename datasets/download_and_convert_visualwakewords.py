@@ -256,8 +256,9 @@ def convert(dataset_dir, source_dir=None,
       splits_to_sizes[split_name] = _write_split(
           staged.path, coco_dir, split_name, small_object_area_threshold,
           foreground_class_of_interest, num_shards, log)
-    dataset_utils.write_label_file(
-        {0: 'background', 1: foreground_class_of_interest}, staged.path)
+    dataset_utils.write_dataset_labels(
+        {0: 'background', 1: foreground_class_of_interest}, staged.path,
+        dataset_dir, visualwakewords.NAME)
     dataset_utils.write_metadata(
         staged.path, visualwakewords.NAME, splits_to_sizes,
         visualwakewords.SPEC.num_classes, visualwakewords.SPEC.file_pattern,

@@ -85,7 +85,13 @@ ${folder}); download it, or put it there and set IMAGENET_SKIP_DOWNLOAD=1"
     tar -xf "${archive}" -C "${folder}.partial" || status=$?
   fi
   if [ "${status}" -ne 0 ]; then
-    rm -rf "${folder}.partial"
+    # tar's --to-command children can still be writing when tar gives up on
+    # a truncated archive: remove until nothing comes back.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+      rm -rf "${folder}.partial"
+      sleep 0.2
+      [ -e "${folder}.partial" ] || break
+    done
     die "cannot unpack ${archive} (truncated or corrupt?); download it again"
   fi
   mv "${folder}.partial" "${folder}"

@@ -6,17 +6,29 @@ them are written moves them into place:
 
     with staged_output.StagedDataset(dataset_dir, 'my_flower_5',
                                      overwrite=False) as staged:
-      write shards, labels.txt and metadata under staged.path
+      write shards, <name>_labels.txt and metadata under staged.path
 
 An exception (or a kill) before the end leaves `dataset_dir` as it was: the
 staging folder is removed, or ignored by readers and swept by the next run.
-An existing dataset is only replaced with `overwrite=True`; its files are set
-aside first and put back if moving the new ones in fails.
+An existing dataset is only replaced with `overwrite=True`, and never by one
+with an empty split.
+
+The swap itself is journaled. Before the first rename a journal
+(`.<name>.commit.json`) names the complete staging folder, the old files and
+the new ones; from then on the swap only goes forward. A kill at any instant
+leaves either the old dataset (no journal yet) or a journal that the next
+run, or the next read (`recover`), finishes. A rename that fails in-process
+(not a kill) puts the old dataset back instead.
 """
 
+import errno
 import glob
+import json
 import os
 import shutil
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
 
 from datasets import dataset_factory
 from datasets import dataset_utils
@@ -27,6 +39,7 @@ class ConversionError(Exception):
 
 
 REPORT_SUFFIX = '_conversion_report.txt'
+_JOURNAL = '.%s.commit.json'
 
 
 def existing_dataset_files(dataset_dir, dataset_name):
@@ -49,12 +62,112 @@ def existing_dataset_files(dataset_dir, dataset_name):
     splits = ('train', 'validation')
   files = set()
   for split_name in splits:
-    files.update(glob.glob(os.path.join(dataset_dir, pattern % split_name)))
+    split_pattern = pattern.replace('%s', split_name)
+    files.update(glob.glob(os.path.join(dataset_dir, split_pattern)))
   for own_file in (dataset_utils.metadata_path(dataset_dir, dataset_name),
+                   dataset_utils.labels_path(dataset_dir, dataset_name),
                    os.path.join(dataset_dir, dataset_name + REPORT_SUFFIX)):
     if os.path.isfile(own_file):
       files.add(own_file)
   return sorted(files)
+
+
+def _journal_path(dataset_dir, dataset_name):
+  return os.path.join(dataset_dir, _JOURNAL % dataset_name)
+
+
+def _write_journal(path, journal):
+  """Writes the journal so that it either exists whole or not at all."""
+  partial = path + '.partial'
+  with open(partial, 'w', encoding='utf-8') as f:
+    json.dump(journal, f, indent=2, sort_keys=True)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(partial, path)
+
+
+def _roll_forward(dataset_dir, journal):
+  """Completes a journaled swap from any state it was stopped in.
+
+  Every step is skipped when already done, so a kill during recovery is
+  recovered by the next call in the same way.
+  """
+  names = [journal['staging'], journal['backup']] + journal['old'] + (
+      journal['new'])
+  if any(not name or os.path.basename(name) != name for name in names):
+    raise ValueError('the journal names files outside the folder')
+  staging = os.path.join(dataset_dir, journal['staging'])
+  backup = os.path.join(dataset_dir, journal['backup'])
+  new_names = set(journal['new'])
+  lost = [name for name in new_names
+          if not os.path.isfile(os.path.join(staging, name))
+          and not os.path.isfile(os.path.join(dataset_dir, name))]
+  if lost:
+    # Someone removed the staged files: going on would drop the old ones too.
+    raise ValueError('new file %s is gone from %s' % (lost[0], staging))
+  os.makedirs(backup, exist_ok=True)
+  for name in journal['old']:
+    current = os.path.join(dataset_dir, name)
+    # A new file of the same name that is no longer staged is already in.
+    still_old = name not in new_names or os.path.isfile(
+        os.path.join(staging, name))
+    if os.path.isfile(current) and still_old:
+      os.replace(current, os.path.join(backup, name))
+  for name in journal['new']:
+    staged = os.path.join(staging, name)
+    if os.path.isfile(staged):
+      os.replace(staged, os.path.join(dataset_dir, name))
+  shutil.rmtree(backup, ignore_errors=True)
+  shutil.rmtree(staging, ignore_errors=True)
+
+
+def recover(dataset_dir, dataset_name):
+  """Finishes a swap that a kill interrupted; returns True if there was one.
+
+  Raises:
+    ConversionError: the journal is unreadable or the folder not writable.
+  """
+  path = _journal_path(dataset_dir, dataset_name)
+  if not os.path.isfile(path):
+    return False
+  try:
+    with open(path, encoding='utf-8') as f:
+      journal = json.load(f)
+    _roll_forward(dataset_dir, journal)
+    os.remove(path)
+  except (OSError, ValueError, KeyError, TypeError) as error:
+    raise ConversionError(
+        'Cannot finish the interrupted conversion of %r recorded in %s (%s); '
+        'make %s writable, or delete the dataset and convert it again.' %
+        (dataset_name, path, error, dataset_dir)) from error
+  return True
+
+
+def _empty_splits(staging_dir, dataset_name):
+  try:
+    metadata = dataset_utils.read_metadata(staging_dir, dataset_name)
+  except ValueError:
+    return []
+  if metadata is None:
+    return []
+  return sorted(split for split, size in metadata['splits_to_sizes'].items()
+                if size <= 0)
+
+
+def _write_failure(error, dataset_dir):
+  """One line for an OSError/TensorFlow error raised while writing."""
+  reason = getattr(error, 'strerror', None) or getattr(
+      error, 'message', None) or str(error)
+  if getattr(error, 'errno', None) == errno.ENOSPC or (
+      'No space left' in reason):
+    advice = 'free some space (or pick another --dataset_dir) and run again'
+  else:
+    advice = 'fix that and run again'
+  where = getattr(error, 'filename', None) or dataset_dir
+  return ConversionError(
+      'Writing the dataset failed at %s: %s; nothing was changed in %s, %s.'
+      % (where, reason.splitlines()[0] if reason else error, dataset_dir,
+         advice))
 
 
 class StagedDataset(object):
@@ -69,6 +182,7 @@ class StagedDataset(object):
                              '%spartial-%d' % (self._prefix, os.getpid()))
     self._backup = os.path.join(dataset_dir,
                                 '%sprevious-%d' % (self._prefix, os.getpid()))
+    self._journal = _journal_path(dataset_dir, dataset_name)
 
   def __enter__(self):
     try:
@@ -77,6 +191,7 @@ class StagedDataset(object):
       raise ConversionError('Cannot create --dataset_dir %s (%s); choose a '
                             'writable folder.' % (self.dataset_dir,
                                                   error.strerror)) from error
+    recover(self.dataset_dir, self.dataset_name)
     existing = existing_dataset_files(self.dataset_dir, self.dataset_name)
     if existing and not self.overwrite:
       raise ConversionError(
@@ -97,41 +212,65 @@ class StagedDataset(object):
     try:
       if exc_type is None:
         self._commit()
+      elif issubclass(exc_type, (OSError, tf.errors.OpError)):
+        raise _write_failure(exc_value, self.dataset_dir) from exc_value
     finally:
-      shutil.rmtree(self.path, ignore_errors=True)
+      if not os.path.exists(self._journal):
+        shutil.rmtree(self.path, ignore_errors=True)
     return False
 
   def _sweep_stale_staging(self):
-    """Removes staging folders a killed run left behind."""
-    pattern = glob.escape(self._prefix) + 'partial-*'
-    for stale in glob.glob(os.path.join(self.dataset_dir, pattern)):
-      shutil.rmtree(stale, ignore_errors=True)
+    """Removes what a run killed before its journal existed left behind."""
+    for kind in ('partial-*', 'commit.json.partial'):
+      pattern = os.path.join(self.dataset_dir, glob.escape(self._prefix) + kind)
+      for stale in glob.glob(pattern):
+        if os.path.isdir(stale):
+          shutil.rmtree(stale, ignore_errors=True)
+        else:
+          os.remove(stale)
+
+  def _check_not_empty(self):
+    empty = _empty_splits(self.path, self.dataset_name)
+    if empty:
+      raise ConversionError(
+          'Split %s of %r would hold 0 images (see the skipped files above); '
+          'nothing was written and %s was left as it was.' %
+          (', '.join(empty), self.dataset_name, self.dataset_dir))
 
   def _commit(self):
+    self._check_not_empty()
     new_names = sorted(os.listdir(self.path))
-    old_files = existing_dataset_files(self.dataset_dir, self.dataset_name)
-    old_files += [os.path.join(self.dataset_dir, name) for name in new_names
-                  if os.path.isfile(os.path.join(self.dataset_dir, name))
-                  and os.path.join(self.dataset_dir, name) not in old_files]
-    os.makedirs(self._backup)
-    moved_in = []
+    old_names = [os.path.basename(path) for path in existing_dataset_files(
+        self.dataset_dir, self.dataset_name)]
+    old_names += [name for name in new_names if name not in old_names and
+                  os.path.isfile(os.path.join(self.dataset_dir, name))]
+    journal = {'staging': os.path.basename(self.path),
+               'backup': os.path.basename(self._backup),
+               'old': sorted(old_names), 'new': new_names}
     try:
-      for old_file in old_files:
-        os.replace(old_file,
-                   os.path.join(self._backup, os.path.basename(old_file)))
-      for name in new_names:
-        target = os.path.join(self.dataset_dir, name)
-        os.replace(os.path.join(self.path, name), target)
-        moved_in.append(target)
-    except BaseException:
-      self._restore(moved_in)
+      _write_journal(self._journal, journal)
+    except OSError as error:
+      raise _write_failure(error, self.dataset_dir) from error
+    try:
+      _roll_forward(self.dataset_dir, journal)
+    except OSError as error:
+      self._roll_back(journal)
+      raise _write_failure(error, self.dataset_dir) from error
+    except Exception:
+      self._roll_back(journal)
       raise
-    shutil.rmtree(self._backup, ignore_errors=True)
+    os.remove(self._journal)
 
-  def _restore(self, moved_in):
-    for target in moved_in:
-      os.remove(target)
-    for name in os.listdir(self._backup):
-      os.replace(os.path.join(self._backup, name),
-                 os.path.join(self.dataset_dir, name))
+  def _roll_back(self, journal):
+    """Puts the old files back after an in-process failure of a rename."""
+    for name in journal['new']:
+      target = os.path.join(self.dataset_dir, name)
+      if not os.path.isfile(os.path.join(self.path, name)) and (
+          os.path.isfile(target)):
+        os.replace(target, os.path.join(self.path, name))
+    for name in journal['old']:
+      saved = os.path.join(self._backup, name)
+      if os.path.isfile(saved):
+        os.replace(saved, os.path.join(self.dataset_dir, name))
+    os.remove(self._journal)
     shutil.rmtree(self._backup, ignore_errors=True)

@@ -118,8 +118,8 @@ def test_synset_list_is_the_1000_sorted_lsvrc_synsets_with_names():
 
 def test_build_writes_upstreams_shards_labels_and_true_sizes(built):
   names = sorted(os.listdir(built.out))
-  assert names == ['imagenet_metadata.json', 'labels.txt',
-                   'train-00000-of-00002', 'train-00001-of-00002',
+  assert names == ['imagenet_labels.txt', 'imagenet_metadata.json',
+                   'labels.txt', 'train-00000-of-00002', 'train-00001-of-00002',
                    'validation-00000-of-00001']
   assert built.sizes == {'train': len(_train_names(built.raw)),
                          'validation': 5}

@@ -131,11 +131,12 @@ def test_odd_modes_become_rgb(tmp_path):
   }
   for name, (image, pil_format) in images.items():
     _save(str(source / 'only' / name), image, pil_format)
+  _save(str(source / 'other' / 'plain.png'), rgb)  # a classifier needs 2
   convert_folder.convert_folder(str(source), str(tmp_path), 'odd',
                                 validation_size=0, log=lambda _: None)
   read = _records(str(tmp_path), 'odd', 'train')
-  assert len(read) == len(images)
-  decoded = [image for image, _ in read]
+  assert len(read) == len(images) + 1
+  decoded = [image for image, label in read if label == 0]
   assert all(image.shape == (6, 6, 3) for image in decoded)
 
   def stored_as(name):
@@ -195,11 +196,11 @@ def _interrupt_after(monkeypatch, calls):
   real_load = convert_folder.load_image
   count = [0]
 
-  def load_then_fail(path):
+  def load_then_fail(path, *args):
     count[0] += 1
     if count[0] > calls:
       raise _Interrupted()
-    return real_load(path)
+    return real_load(path, *args)
 
   monkeypatch.setattr(convert_folder, 'load_image', load_then_fail)
 
@@ -328,7 +329,8 @@ def test_cifar10_archive_converts(tmp_path):
   assert [label for _, label in read] == labels
   np.testing.assert_array_equal(read[0][0][0, 0], data[0, [0, 1024, 2048]])
   assert dataset_factory.get_dataset('cifar10', 'train', out).num_samples == 10
-  assert sorted(os.listdir(out)) == ['cifar10_metadata.json',
+  assert sorted(os.listdir(out)) == ['cifar10_labels.txt',
+                                     'cifar10_metadata.json',
                                      'cifar10_test.tfrecord',
                                      'cifar10_train.tfrecord', 'labels.txt']
 
