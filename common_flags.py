@@ -254,6 +254,7 @@ def reject_unknown_args(argv):
 
 def run_main(main):
   """Runs `main(argv)` under absl, reporting UserError as one line, exit 1."""
+  show_flags_in_help(main.__module__)
 
   def guarded_main(argv):
     # TensorFlow gave its logger its own stderr handler before absl set up
@@ -267,6 +268,22 @@ def run_main(main):
       sys.exit(1)
 
   absl_app.run(guarded_main, flags_parser=_parse_flags_in_one_line)
+
+
+def show_flags_in_help(module_name):
+  """Makes `--help` of an installed slim-* command list its script's flags.
+
+  absl's `--help` lists the flags of the module named by sys.argv[0] and the
+  docstring of `__main__`; for a console command those are the command's path
+  and its generated stub, not the script's. A no-op for `python script.py`.
+  """
+  if module_name == '__main__':
+    return
+  for flag in flags.FLAGS.get_key_flags_for_module(module_name):
+    flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+  command = sys.modules['__main__']
+  if not command.__doc__:
+    command.__doc__ = sys.modules[module_name].__doc__
 
 
 def _parse_flags_in_one_line(argv):

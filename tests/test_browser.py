@@ -1,6 +1,7 @@
 """The upload page in a real browser: headless Chromium via selenium."""
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image
 
 import deployment_helpers as helpers
+import test_tensorboard as tensorboard_helpers
 from deployment import inference
 from deployment import serving
 
@@ -20,6 +22,46 @@ HEADLESS_FLAGS = ('--headless', '--no-sandbox', '--disable-gpu',
                   '--disable-background-networking',
                   '--disable-component-update', '--disable-sync',
                   '--disable-dev-shm-usage')
+
+# The README's TensorBoard picture: the two curves every run writes, as
+# written (no smoothing; see SHOW_OUTLIERS_JS).
+TENSORBOARD_PAGE = ('#scalars&tagFilter=total_loss%7Clearning_rate'
+                    '&_smoothingWeight=0')
+DOCS_SCREENSHOT = os.path.join(helpers.ROOT, 'docs', 'tensorboard_scalars.png')
+# The charts live in nested shadow DOMs: [tag, [path data of its lines]].
+CHART_LINES_JS = """
+function deep(root, selector, found) {
+  for (const element of root.querySelectorAll('*')) {
+    if (element.matches(selector)) found.push(element);
+    if (element.shadowRoot) deep(element.shadowRoot, selector, found);
+  }
+  return found;
+}
+return deep(document, 'tf-scalar-card', []).map(card => [card.tag,
+    deep(card.shadowRoot || card, 'path.line', []).map(
+        line => line.getAttribute('d') || '')]);
+"""
+
+# Unticks "Ignore outliers in chart scaling" (the URL cannot), so the first,
+# largest loss stays on the chart; true once it is unticked.
+SHOW_OUTLIERS_JS = """
+function deep(root, found) {
+  for (const element of root.querySelectorAll('*')) {
+    if (element.tagName === 'PAPER-CHECKBOX' &&
+        element.textContent.includes('Ignore outliers')) found.push(element);
+    if (element.shadowRoot) deep(element.shadowRoot, found);
+  }
+  return found;
+}
+const boxes = deep(document, []);
+boxes.filter(box => box.checked).forEach(box => box.click());
+return boxes.length > 0 && boxes.every(box => !box.checked);
+"""
+# Calls back after the next two frames: the charts have redrawn by then.
+AFTER_REDRAW_JS = """
+const done = arguments[arguments.length - 1];
+requestAnimationFrame(() => requestAnimationFrame(() => done(true)));
+"""
 
 webdriver = pytest.importorskip('selenium.webdriver')
 if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
@@ -96,3 +138,48 @@ def test_upload_in_browser_shows_top5(browser, server_url, classifier,
   shown = browser.find_element(By.ID, 'uploaded')
   assert browser.execute_script(
       'return arguments[0].complete && arguments[0].naturalWidth', shown) == 48
+
+
+@pytest.fixture(scope='module')
+def tensorboard_run(tmp_path_factory):
+  """(TensorBoard's URL, {tag: [(step, value)]}) of a short training run."""
+  work = tmp_path_factory.mktemp('tensorboard')
+  train_dir = tensorboard_helpers.train_short_run(str(work))
+  expected = {tag: tensorboard_helpers.event_scalars(train_dir, tag)
+              for tag in tensorboard_helpers.TAGS}
+  with tensorboard_helpers.tensorboard(
+      train_dir, str(work / 'tensorboard.log')) as (process, url):
+    tensorboard_helpers.wait_for_scalars(process, url, expected)
+    yield url, expected
+
+
+def _drawn_points(driver):
+  """{tag: vertices of its drawn line}, or None until every chart has one."""
+  drawn = {tag: [len(re.findall('[ML]', path)) for path in paths]
+           for tag, paths in driver.execute_script(CHART_LINES_JS)}
+  wanted = {tag: drawn.get(tag, []) for tag in tensorboard_helpers.TAGS}
+  return wanted if all(any(lines) for lines in wanted.values()) else None
+
+
+def test_tensorboard_scalars_page_draws_the_curves(browser, tensorboard_run,
+                                                   tmp_path):
+  from selenium.webdriver.support.ui import WebDriverWait  # pylint: disable=g-import-not-at-top
+  url, expected = tensorboard_run
+  browser.set_window_size(1400, 900)
+  browser.get(url + TENSORBOARD_PAGE)
+  drawn = WebDriverWait(browser, 60).until(_drawn_points)
+  WebDriverWait(browser, 30).until(
+      lambda driver: driver.execute_script(SHOW_OUTLIERS_JS))
+  browser.set_script_timeout(30)
+  assert browser.execute_async_script(AFTER_REDRAW_JS)
+  assert drawn == {tag: [len(points)] for tag, points in expected.items()}
+  screenshot = str(tmp_path / 'tensorboard_scalars.png')
+  assert browser.save_screenshot(screenshot)
+  with Image.open(screenshot) as image:
+    assert image.width >= 1000 and len(image.getcolors(1 << 20) or ()) > 50
+  # Refreshes the README's picture on request only: a test run must not
+  # rewrite a tracked file. os.replace: never a half-written PNG.
+  if os.environ.get('UPDATE_DOCS_SCREENSHOTS') == '1':
+    staged = DOCS_SCREENSHOT + '.tmp'
+    shutil.copyfile(screenshot, staged)
+    os.replace(staged, DOCS_SCREENSHOT)
