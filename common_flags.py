@@ -224,27 +224,6 @@ def make_batches(flags_obj, pipeline, is_training, batch_size, num_readers=4,
                        num_readers, num_epochs, seed).get_next()
 
 
-def resolve_checkpoint(path, flag_name='checkpoint_path'):
-  """Returns the checkpoint prefix that `path` (a file or directory) names.
-
-  A directory means its latest checkpoint. Raises UserError when there is
-  none, naming the flag.
-  """
-  if not path:
-    raise UserError('--%s is empty; pass a checkpoint file or a directory '
-                    'holding checkpoints' % flag_name)
-  if tf.gfile.IsDirectory(path):
-    latest = tf.train.latest_checkpoint(path)
-    if not latest:
-      raise UserError('--%s=%s: the directory holds no checkpoint; train '
-                      'first or point at a .ckpt file' % (flag_name, path))
-    return latest
-  if not tf.io.gfile.glob(path + '.index'):
-    raise UserError('--%s=%s: no such checkpoint (expected a .ckpt prefix '
-                    'or a directory)' % (flag_name, path))
-  return path
-
-
 def reject_unknown_args(argv):
   """tf.app.run lets unknown flags through; a typo must not pass silently."""
   if len(argv) > 1:

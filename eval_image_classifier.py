@@ -22,6 +22,7 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
 import common_flags
+from deployment import checkpoints
 from deployment import evaluation
 
 flags = tf.app.flags
@@ -91,7 +92,7 @@ def main(argv):
   evaluation.prepare_eval_dir(FLAGS.eval_dir)
 
   if FLAGS.eval_interval_secs is None:
-    checkpoint = common_flags.resolve_checkpoint(FLAGS.checkpoint_path)
+    checkpoint = checkpoints.resolve_readable(FLAGS.checkpoint_path)
     evaluation.evaluate_checkpoint(eval_graph, checkpoint, num_batches,
                                    FLAGS.eval_dir, FLAGS.master)
     return

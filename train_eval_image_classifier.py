@@ -19,12 +19,16 @@ The flags below are this script's. Any other flag (--learning_rate,
 Optional flags reach the scripts only when given, so their defaults apply.
 """
 
+import collections
+
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
 import common_flags
+from deployment import checkpoints
 from deployment import evaluation
 from deployment import train_eval
+from deployment import training
 
 flags = tf.app.flags
 
@@ -99,31 +103,55 @@ def check_flags():
                             'pass a writable directory (e.g. /output/ckpt)')
 
 
-def num_train_samples():
-  from datasets import dataset_factory  # pylint: disable=g-import-not-at-top
-  common_flags.require_flag(FLAGS, 'dataset_dir',
-                            'pass the directory holding the TFRecord files')
-  try:
-    return dataset_factory.get_dataset(FLAGS.dataset_name,
-                                       FLAGS.train_split_name,
-                                       FLAGS.dataset_dir).num_samples
-  except (ValueError, KeyError, IOError) as error:
-    raise common_flags.UserError(' '.join(str(error).split())) from error
+def _split(split_name):
+  """The dataset descriptor of one split; UserError when it is missing."""
+  split_flags = collections.namedtuple(
+      'SplitFlags', 'dataset_name dataset_split_name dataset_dir')
+  return common_flags.load_dataset(split_flags(
+      FLAGS.dataset_name, split_name, FLAGS.dataset_dir))
+
+
+def check_inputs():
+  """Checks both splits and the model before the first step.
+
+  Returns:
+    The number of training examples.
+
+  Raises:
+    UserError: for a missing or empty split or an unknown --model_name.
+  """
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  if FLAGS.model_name not in nets_factory.networks_map:
+    raise common_flags.UserError(
+        '--model_name=%s is not a known network (e.g. %s)' %
+        (FLAGS.model_name, ', '.join(sorted(nets_factory.networks_map)[:8])))
+  train_split = _split(FLAGS.train_split_name)
+  eval_split = _split(FLAGS.dataset_split_name)
+  for dataset, flag in ((train_split, 'train_split_name'),
+                        (eval_split, 'dataset_split_name')):
+    try:
+      training.check_has_records(dataset, dataset.split_name)
+    except common_flags.UserError as error:
+      raise common_flags.UserError(
+          str(error).replace('--dataset_split_name', '--' + flag, 1)
+      ) from error
+  return train_split.num_samples
 
 
 def newest_step():
-  latest = tf.train.latest_checkpoint(FLAGS.train_dir)
-  return (evaluation.step_from_checkpoint_name(latest) or 0) if latest else 0
+  return checkpoints.step_from_name(
+      checkpoints.latest_listed(FLAGS.train_dir)) or 0
 
 
 def main(argv):
+  train_eval.exit_on_sigterm()
   passthrough = argv[1:]
   check_flags()
   tf.logging.set_verbosity(tf.logging.INFO)
   eval_dir = FLAGS.eval_dir or FLAGS.train_dir.rstrip('/') + '/eval'
   evaluation.prepare_eval_dir(eval_dir)
 
-  num_samples = num_train_samples()
+  num_samples = check_inputs()
   num_clones = int(train_eval.flag_value(passthrough, 'num_clones', 1))
   images_per_step = FLAGS.batch_size * num_clones
   epoch_steps = train_eval.steps_per_epoch(num_samples, images_per_step)

@@ -30,7 +30,6 @@ holds that checkpoint's global step as decimal text.
 import collections
 import math
 import os
-import re
 import sys
 import time
 
@@ -41,6 +40,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 import common_flags
+from deployment import checkpoints
 from deployment import training
 
 ACCURACY = 'eval/Accuracy'
@@ -140,44 +140,27 @@ def build_eval_graph(pipeline, batch_size, moving_average_decay=None,
                    top_k=recall_k(pipeline.num_classes), savers={})
 
 
-def step_from_checkpoint_name(checkpoint):
-  """The global step in a 'model.ckpt-1234' name, or None."""
-  match = re.search(r'-(\d+)$', checkpoint)
-  return int(match.group(1)) if match else None
-
-
 def _restorable_map(checkpoint, eval_graph):
   """The part of `var_map` to restore; one clear line when the model differs.
 
   A checkpoint written without a global step (an exported or converted one)
   is fine: the step then comes from its file name.
   """
-  try:
-    shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-  except tf.errors.NotFoundError:
-    raise  # deleted meanwhile by the trainer; the loop moves on
-  except (tf.errors.OpError, ValueError) as error:
+  reason = checkpoints.unreadable_reason(checkpoint)
+  if reason and not tf.io.gfile.glob(checkpoint + '.index'):
+    raise tf.errors.NotFoundError(None, None, reason)  # deleted meanwhile
+  if reason:
     raise common_flags.UserError(
         '--checkpoint_path: cannot read %s (%s); pass a complete checkpoint' %
-        (checkpoint, ' '.join(str(error).split())[:200])) from error
+        (checkpoint, reason))
   step_name = eval_graph.global_step.op.name
-  var_map = {}
-  for name, var in sorted(eval_graph.var_map.items()):
-    if name not in shapes:
-      if name == step_name:
-        continue
-      raise common_flags.UserError(
-          'checkpoint %s has no variable %s: was it trained with another '
-          '--model_name, or without --moving_average_decay? Evaluate with '
-          'the flags it was trained with' % (checkpoint, name))
-    wanted = var.shape.as_list()
-    if list(shapes[name]) != wanted:
-      raise common_flags.UserError(
-          'checkpoint %s: variable %s has shape %s but the network needs %s; '
-          'check --model_name, --dataset_name and --labels_offset against the '
-          'training run' % (checkpoint, name, list(shapes[name]), wanted))
-    var_map[name] = var
-  return var_map
+  found = checkpoints.check_variables(
+      checkpoint, {name: var.shape.as_list()
+                   for name, var in eval_graph.var_map.items()},
+      'evaluate with the flags it was trained with (--model_name, '
+      '--dataset_name, --labels_offset, --moving_average_decay)',
+      skip_missing=(step_name,))
+  return {name: eval_graph.var_map[name] for name in found}
 
 
 def _saver_for(eval_graph, var_map):
@@ -271,7 +254,7 @@ def evaluate_checkpoint(eval_graph, checkpoint, num_batches, eval_dir=None,
     session.run(eval_graph.init_op)
     global_step = int(session.run(eval_graph.global_step))
     if eval_graph.global_step.op.name not in var_map:
-      global_step = step_from_checkpoint_name(checkpoint) or 0
+      global_step = checkpoints.step_from_name(checkpoint) or 0
     tf.logging.info('Starting evaluation of %s (global step %d)',
                     checkpoint, global_step)
     try:
@@ -317,7 +300,8 @@ def new_checkpoints(checkpoint_dir, eval_interval_secs, eval_timeout_secs=None,
     deadline = (time.time() + eval_timeout_secs
                 if eval_timeout_secs is not None else None)
     while True:
-      latest = tf.train.latest_checkpoint(checkpoint_dir)
+      # Resolved inside the directory: it may have been copied or moved.
+      latest = checkpoints.latest_listed(checkpoint_dir)
       if latest and latest != last:
         break
       if is_finished():
@@ -368,6 +352,11 @@ def evaluation_loop(eval_graph, checkpoint_dir, num_batches, eval_dir,
       # The trainer keeps only its newest checkpoints; a newer one exists.
       tf.logging.warning('%s was deleted before it could be evaluated; '
                          'moving on to a newer one', checkpoint)
+      continue
+    except common_flags.UserError as error:
+      if checkpoints.unreadable_reason(checkpoint) is None:
+        raise
+      tf.logging.warning('Skipping %s: %s', checkpoint, error)
       continue
     results.append(result)
     last_step[0] = result.global_step

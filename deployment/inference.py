@@ -37,6 +37,7 @@ import common_flags
 from common_flags import UserError
 from datasets import dataset_factory
 from datasets import dataset_utils
+from deployment import checkpoints
 from nets import i3d_utils
 from nets import nets_factory
 from preprocessing import preprocessing_factory
@@ -236,6 +237,9 @@ def read_info(graph_def, source):
 
 def write_graph_def(graph_def, output_file, as_text=False):
   """Writes a GraphDef (binary, or text when `as_text`), making the folder."""
+  if tf.gfile.IsDirectory(output_file):
+    raise UserError('%s is a directory; pass the graph file to write, e.g. '
+                    '%s' % (output_file, os.path.join(output_file, 'model.pb')))
   directory = os.path.dirname(os.path.abspath(output_file))
   tf.gfile.MakeDirs(directory)
   tf.train.write_graph(graph_def, directory, os.path.basename(output_file),
@@ -263,25 +267,14 @@ def read_graph_def(path, binary=True):
 
 def _checkpoint_values(checkpoint_path, graph_def):
   """{variable node name: value} for every variable in `graph_def`."""
+  names_to_shapes = {node.name: [d.size for d in node.attr['shape'].shape.dim]
+                     for node in graph_def.node if node.op in _VARIABLE_OPS}
+  checkpoints.check_variables(
+      checkpoint_path, names_to_shapes,
+      'check --model_name and --dataset_name/--labels_offset (the class '
+      'count) against the training run')
   reader = tf.train.load_checkpoint(checkpoint_path)
-  shapes = reader.get_variable_to_shape_map()
-  values = {}
-  for node in graph_def.node:
-    if node.op not in _VARIABLE_OPS:
-      continue
-    if node.name not in shapes:
-      raise UserError(
-          'checkpoint %s has no variable %s: was it trained with another '
-          '--model_name?' % (checkpoint_path, node.name))
-    graph_shape = [d.size for d in node.attr['shape'].shape.dim]
-    if list(shapes[node.name]) != graph_shape:
-      raise UserError(
-          'checkpoint %s stores %s with shape %s but the graph needs %s: '
-          'check --dataset_name/--labels_offset (the class count) and '
-          '--model_name' % (checkpoint_path, node.name, shapes[node.name],
-                            graph_shape))
-    values[node.name] = reader.get_tensor(node.name)
-  return values
+  return {name: reader.get_tensor(name) for name in names_to_shapes}
 
 
 def freeze_graph_def(graph_def, checkpoint_path, output_nodes):
@@ -300,7 +293,7 @@ def freeze_graph_def(graph_def, checkpoint_path, output_nodes):
   Returns:
     The frozen GraphDef.
   """
-  checkpoint_path = common_flags.resolve_checkpoint(checkpoint_path)
+  checkpoint_path = checkpoints.resolve_readable(checkpoint_path)
   values = _checkpoint_values(checkpoint_path, graph_def)
   missing = [n for n in output_nodes
              if n not in {node.name for node in graph_def.node}]
@@ -366,7 +359,7 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5):
   (string [batch, k]), `probabilities` (float32 [batch, k]), best first.
   A video network (`spec.num_frames`) sees each image as a still clip.
   """
-  checkpoint_path = common_flags.resolve_checkpoint(checkpoint_path)
+  checkpoint_path = checkpoints.resolve_readable(checkpoint_path)
   if tf.gfile.Exists(export_dir):
     raise UserError('--saved_model_dir=%s already exists; SavedModels are '
                     'never overwritten, pick a new (version) directory' %
@@ -454,12 +447,23 @@ class Classifier(object):
             for row_ids, row_scores, row_names in zip(ids, scores, names)]
 
 
+def _check_frozen(graph_def, path):
+  """A graph exported without --checkpoint_path has variables, no values."""
+  if any(node.op in _VARIABLE_OPS for node in graph_def.node):
+    raise UserError(
+        '%s is not frozen (its variables hold no values); freeze it: python '
+        'freeze_graph.py --input_graph=%s --input_checkpoint=TRAIN_DIR '
+        '--output_graph=MODEL_freeze.pb, or export it again with '
+        '--checkpoint_path' % (path, path))
+
+
 class _FrozenGraphBackend(object):
   """Runs the embedded preprocessing per image, then one network batch."""
 
   def __init__(self, path):
     graph_def = read_graph_def(path)
     info = read_info(graph_def, path)
+    _check_frozen(graph_def, path)
     self.model_name = info['model_name']
     self.labels_to_names = labels_from_info(info)
     self.max_top_k = info['num_classes']

@@ -52,9 +52,7 @@ from waitress import wasyncore
 from werkzeug import exceptions
 
 import tf_compat  # noqa: F401
-import tensorflow.compat.v1 as tf
 
-from common_flags import UserError
 from deployment import inference
 
 TEMPLATE_FOLDER = os.path.join(
@@ -298,18 +296,15 @@ def _blank_png():
 def check_model_answers(classifier, model_path):
   """Classifies one blank image, so a model that cannot answer fails now.
 
+  (`inference.Classifier` already refuses a graph that is not frozen.)
+
   Raises:
-    UserError: the graph still has variables (exported without a
-      checkpoint), saying how to freeze it.
+    inference.ModelError: naming `model_path`, when the model fails.
   """
   try:
     classifier.classify([_blank_png()], 1)
-  except tf.errors.FailedPreconditionError as error:
-    raise UserError(
-        '%s is not frozen (its variables hold no values); freeze it: python '
-        'freeze_graph.py --input_graph=%s --input_checkpoint=TRAIN_DIR '
-        '--output_graph=MODEL_freeze.pb, or export it again with '
-        '--checkpoint_path' % (model_path, model_path)) from error
+  except inference.ModelError as error:
+    raise inference.ModelError('%s: %s' % (model_path, error)) from error
 
 
 def _only_with_a_free_slot(slots, view, busy_answer):

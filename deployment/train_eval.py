@@ -14,9 +14,11 @@ resumes from the last checkpoint in train_dir.
 """
 
 import csv
+import ctypes
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -85,6 +87,42 @@ def script_command(script, args):
   return [sys.executable, '-u', script] + list(args)
 
 
+# prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+  """In the child before exec: SIGTERM when the parent dies, even by SIGKILL."""
+  if sys.platform.startswith('linux'):
+    try:
+      ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG,
+                                              signal.SIGTERM)
+    except (OSError, AttributeError):
+      pass  # no prctl here: the parent's handlers still stop the child
+
+
+def _stop_child_group(process):
+  """Ends the child and everything it started (its own process group)."""
+  if process.poll() is not None:
+    return
+  try:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=10)
+  except subprocess.TimeoutExpired:
+    os.killpg(process.pid, signal.SIGKILL)
+  except ProcessLookupError:
+    pass
+
+
+def exit_on_sigterm():
+  """Makes SIGTERM unwind like Ctrl-C, so run_streaming stops its child."""
+
+  def handler(signum, unused_frame):
+    raise SystemExit(128 + signum)
+
+  signal.signal(signal.SIGTERM, handler)
+
+
 def run_streaming(command, on_line=None, out=None):
   """Runs `command`, copying its merged output to `out` line by line.
 
@@ -98,16 +136,21 @@ def run_streaming(command, on_line=None, out=None):
   """
   out = out or sys.stdout
   env = dict(os.environ, PYTHONUNBUFFERED='1')
+  # Own process group (so it can be stopped as a whole) that dies with us.
   process = subprocess.Popen(command, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, env=env,
                              universal_newlines=True, bufsize=1,
-                             errors='replace')
+                             errors='replace', start_new_session=True,
+                             preexec_fn=_die_with_parent)
   try:
     for line in process.stdout:
       out.write(line)
       out.flush()
       if on_line:
         on_line(line)
+  except BaseException:  # Ctrl-C, SIGTERM (exit_on_sigterm), a write error
+    _stop_child_group(process)
+    raise
   finally:
     process.stdout.close()
     status = process.wait()

@@ -22,10 +22,12 @@ only serves variables, a "worker" task starts its own server and trains
 through it (task 0 is the chief that initialises and saves).
 """
 
+import contextlib
 import datetime
 import functools
 import inspect
 import json
+import logging
 import os
 import re
 import time
@@ -37,6 +39,7 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 
 import common_flags
 from common_flags import UserError
+from deployment import checkpoints
 from deployment import model_deploy
 
 # Weight of the auxiliary head's loss (Inception), as in slim.
@@ -51,6 +54,28 @@ PROGRESS_LINE_RE = re.compile(
 LEARNING_RATE_DECAY_TYPES = ('fixed', 'exponential', 'polynomial')
 OPTIMIZERS = ('adadelta', 'adagrad', 'adam', 'ftrl', 'momentum', 'sgd',
               'rmsprop')
+
+
+# Brackets the label-range assertion's text inside TensorFlow's error.
+LABEL_RANGE_MARK = '[label range] '
+
+
+def _label_range_message(error_message):
+  return error_message.split(LABEL_RANGE_MARK)[1].split(LABEL_RANGE_MARK)[0]
+
+
+def checked_labels(labels, num_classes, labels_offset):
+  """`labels`, asserted to lie in [0, num_classes) when they are used."""
+  message = ('%sa label is outside [0, %d) after --labels_offset=%d: the '
+             'records do not match the dataset\'s class count; check '
+             '--labels_offset, --dataset_name and --dataset_dir%s' %
+             (LABEL_RANGE_MARK, num_classes, labels_offset, LABEL_RANGE_MARK))
+  checks = [tf.debugging.assert_non_negative(labels, message=message),
+            tf.debugging.assert_less(labels, tf.cast(num_classes,
+                                                     labels.dtype),
+                                     message=message)]
+  with tf.control_dependencies(checks):
+    return tf.identity(labels)
 
 
 class NonFiniteLossError(UserError):
@@ -197,29 +222,24 @@ def _restorable_variables(checkpoint, variables, ignore_missing_vars):
     UserError: for a shape mismatch, or a missing variable without
       --ignore_missing_vars.
   """
-  saved_shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-  restorable = []
-  for var in variables:
-    name = var.op.name
-    if name not in saved_shapes:
-      if ignore_missing_vars:
-        tf.logging.warning('Variable %s is not in %s; it keeps its initial '
-                           'value (--ignore_missing_vars)', name, checkpoint)
-        continue
-      raise UserError(
-          'variable %s is not in checkpoint %s; add its scope to '
-          '--checkpoint_exclude_scopes or pass --ignore_missing_vars=True' %
-          (name, checkpoint))
-    model_shape = var.get_shape().as_list()
-    if list(saved_shapes[name]) != model_shape:
-      raise UserError(
-          'variable %s has shape %s in the model but %s in checkpoint %s; '
-          'add its scope to --checkpoint_exclude_scopes (e.g. '
-          '--checkpoint_exclude_scopes=%s)' %
-          (name, model_shape, list(saved_shapes[name]), checkpoint,
-           name.rsplit('/', 1)[0]))
-    restorable.append(var)
-  return restorable
+
+  def hint(name):
+    if ignore_missing_vars:
+      return ('add its scope to --checkpoint_exclude_scopes (e.g. '
+              '--checkpoint_exclude_scopes=%s)' % name.rsplit('/', 1)[0])
+    return ('add its scope to --checkpoint_exclude_scopes (e.g. '
+            '--checkpoint_exclude_scopes=%s) or pass '
+            '--ignore_missing_vars=True' % name.rsplit('/', 1)[0])
+
+  by_name = {var.op.name: var for var in variables}
+  found = checkpoints.check_variables(
+      checkpoint, {name: var.get_shape().as_list()
+                   for name, var in by_name.items()}, hint,
+      skip_missing=True if ignore_missing_vars else ())
+  for name in sorted(set(by_name) - set(found)):
+    tf.logging.warning('Variable %s is not in %s; it keeps its initial '
+                       'value (--ignore_missing_vars)', name, checkpoint)
+  return [var for var in variables if var.op.name in found]
 
 
 def get_init_fn(checkpoint_path, train_dir, checkpoint_exclude_scopes='',
@@ -240,7 +260,7 @@ def get_init_fn(checkpoint_path, train_dir, checkpoint_exclude_scopes='',
                     'is only used to start a new training run',
                     tf.train.latest_checkpoint(train_dir), checkpoint_path)
     return None
-  checkpoint = common_flags.resolve_checkpoint(checkpoint_path)
+  checkpoint = checkpoints.resolve_readable(checkpoint_path)
   exclude_scopes = split_scopes(checkpoint_exclude_scopes)
   candidates = [var for var in slim.get_model_variables()
                 if not _excluded(var.op.name, exclude_scopes)]
@@ -299,21 +319,25 @@ class ProgressStep(object):
     try:
       loss, learning_rate = sess.run([train_op, self._learning_rate])
     except tf.errors.InvalidArgumentError as error:
+      if LABEL_RANGE_MARK in error.message:
+        raise UserError(_label_range_message(error.message)) from error
       if model_deploy.NON_FINITE_LOSS_MESSAGE not in error.message:
         raise
       step, learning_rate = sess.run([global_step, self._learning_rate])
       raise NonFiniteLossError(int(step), float(learning_rate))
     now = self._clock()
     step = int(sess.run(global_step))
-    if self._window_start is None:
+    first = self._window_start is None
+    if first:
       self._window_start = (start, step - 1)
-    if step % self._log_every == 0:
+    should_stop = bool(self._max_steps) and step >= self._max_steps
+    # The first and the last step always log, so every run shows a loss.
+    if step % self._log_every == 0 or first or should_stop:
       window_time, window_step = self._window_start
       window_sec_per_step = (now - window_time) / max(1, step - window_step)
       tf.logging.info(self.progress_line(step, loss, now - start,
                                          learning_rate, window_sec_per_step))
       self._window_start = (now, step)
-    should_stop = bool(self._max_steps) and step >= self._max_steps
     return loss, should_stop
 
 
@@ -366,12 +390,14 @@ def _add_losses(logits, end_points, labels, num_classes, label_smoothing):
                                   label_smoothing=label_smoothing)
 
 
-def _clone_fn(pipeline, iterator, inputs_device, label_smoothing):
+def _clone_fn(pipeline, iterator, inputs_device, label_smoothing,
+              labels_offset=0):
   """Returns the model_fn each clone calls: its own batch, network, losses."""
 
   def clone_fn():
     with tf.device(inputs_device):
       images, labels = iterator.get_next()
+      labels = checked_labels(labels, pipeline.num_classes, labels_offset)
     logits, end_points = pipeline.network_fn(images)
     _add_losses(logits, end_points, labels, pipeline.num_classes,
                 label_smoothing)
@@ -423,11 +449,6 @@ def read_final_step(train_dir):
     return None
 
 
-def _checkpoint_step(path):
-  return int(tf.train.load_checkpoint(path).get_tensor(
-      tf.GraphKeys.GLOBAL_STEP))
-
-
 def finish_train_dir(train_dir):
   """Points `checkpoint` at the newest step and writes FINAL_STEP_FILE.
 
@@ -435,16 +456,10 @@ def finish_train_dir(train_dir):
   one, leaving the `checkpoint` file naming an older step; evaluation and
   resumption must see the last one. Both files are replaced atomically.
   """
-  state = tf.train.get_checkpoint_state(train_dir)
-  if not state or not state.all_model_checkpoint_paths:
+  newest = checkpoints.localize_state(train_dir)
+  if newest is None:
     return None
-  paths = [p for p in state.all_model_checkpoint_paths
-           if tf.train.checkpoint_exists(p)]
-  paths.sort(key=_checkpoint_step)
-  newest = paths[-1]
-  if newest != state.model_checkpoint_path:
-    tf.train.update_checkpoint_state(train_dir, newest, paths)
-  final_step = _checkpoint_step(newest)
+  final_step = checkpoints.checkpoint_step(newest)
   marker = os.path.join(train_dir, FINAL_STEP_FILE)
   with tf.gfile.GFile(marker + '.tmp', 'w') as handle:
     handle.write('%d\n' % final_step)
@@ -453,8 +468,14 @@ def finish_train_dir(train_dir):
 
 
 def _saved_global_step(train_dir):
-  latest = tf.train.latest_checkpoint(train_dir)
-  return _checkpoint_step(latest) if latest else None
+  """The step training resumes from; makes the state file train_dir's own.
+
+  A copied or moved train_dir's state file names the old place: rewritten
+  with relative names, the run restores and rotates only its own files. A
+  broken newest checkpoint is passed over (with a warning).
+  """
+  latest = checkpoints.localize_state(train_dir)
+  return checkpoints.checkpoint_step(latest) if latest else None
 
 
 def _check_flags(flags_obj):
@@ -508,7 +529,15 @@ def train_from_flags(flags_obj):
                       (flags_obj.task, task_type, task_index))
     master = master or server.target
   _prepare_train_dir(flags_obj.train_dir)
+  if flags_obj.task != 0:
+    return _train_in_dir(flags_obj, master)
+  # Only the chief writes checkpoints, so only it holds the lock.
+  with checkpoints.TrainDirLock(flags_obj.train_dir):
+    return _train_in_dir(flags_obj, master)
 
+
+def _train_in_dir(flags_obj, master):
+  """train_from_flags once train_dir is ready (and locked by the chief)."""
   # Only the chief's view counts: other workers follow the ps.
   saved_step = (_saved_global_step(flags_obj.train_dir)
                 if flags_obj.task == 0 else None)
@@ -623,6 +652,24 @@ def enable_mixed_precision(config, dtype):
         rewriter_config_pb2.RewriterConfig.ON)
 
 
+def _wrapped_optimizer(flags_obj, learning_rate, moving_averages):
+  """The --optimizer, with loss scaling and replica sync when asked."""
+  optimizer = configure_optimizer(flags_obj, learning_rate)
+  if getattr(flags_obj, 'mixed_precision', False):
+    optimizer = tf.train.experimental.MixedPrecisionLossScaleOptimizer(
+        optimizer, 'dynamic')
+  if flags_obj.sync_replicas:
+    optimizer = tf.train.SyncReplicasOptimizer(
+        optimizer,
+        replicas_to_aggregate=(flags_obj.replicas_to_aggregate or
+                               flags_obj.worker_replicas),
+        total_num_replicas=flags_obj.worker_replicas,
+        variable_averages=moving_averages,
+        variables_to_average=(slim.get_model_variables()
+                              if moving_averages else None))
+  return optimizer
+
+
 def _build_and_train(flags_obj, master):
   """Builds the graph in the default graph and runs slim.learning.train."""
   config = deployment_config_from_flags(flags_obj)
@@ -632,6 +679,7 @@ def _build_and_train(flags_obj, master):
   if getattr(flags_obj, 'memory_efficient', False):
     pipeline = _memory_efficient_pipeline(pipeline, flags_obj.model_name)
   num_samples = pipeline.dataset.num_samples
+  check_has_records(pipeline.dataset, flags_obj.dataset_split_name)
   images_per_step = _images_per_step(flags_obj)
 
   with tf.device(config.variables_device()):
@@ -642,7 +690,7 @@ def _build_and_train(flags_obj, master):
         batch_size=flags_obj.batch_size, num_readers=flags_obj.num_readers)
   clones = model_deploy.create_clones(
       config, _clone_fn(pipeline, iterator, config.inputs_device(),
-                        flags_obj.label_smoothing))
+                        flags_obj.label_smoothing, flags_obj.labels_offset))
   first_clone = clones[0]
   update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, first_clone.scope)
 
@@ -656,19 +704,7 @@ def _build_and_train(flags_obj, master):
   with tf.device(config.optimizer_device()):
     learning_rate = configure_learning_rate(flags_obj, num_samples,
                                             global_step, images_per_step)
-    optimizer = configure_optimizer(flags_obj, learning_rate)
-    if getattr(flags_obj, 'mixed_precision', False):
-      optimizer = tf.train.experimental.MixedPrecisionLossScaleOptimizer(
-          optimizer, 'dynamic')
-    if flags_obj.sync_replicas:
-      optimizer = tf.train.SyncReplicasOptimizer(
-          optimizer,
-          replicas_to_aggregate=(flags_obj.replicas_to_aggregate or
-                                 flags_obj.worker_replicas),
-          total_num_replicas=flags_obj.worker_replicas,
-          variable_averages=moving_averages,
-          variables_to_average=(slim.get_model_variables()
-                                if moving_averages else None))
+    optimizer = _wrapped_optimizer(flags_obj, learning_rate, moving_averages)
   variables_to_train = get_variables_to_train(flags_obj.trainable_scopes)
   _add_summaries(first_clone.outputs, learning_rate)
 
@@ -690,6 +726,19 @@ def _build_and_train(flags_obj, master):
                          flags_obj.max_number_of_steps,
                          flags_obj.log_every_n_steps)
   session_config = session_config_from_flags(flags_obj)
+  if flags_obj.task == 0:
+    check_resumable(flags_obj.train_dir, flags_obj.model_name)
+  with _user_errors_from_training(flags_obj.train_dir):
+    return _run_slim_training(flags_obj, master, train_op, step_fn, init_fn,
+                              optimizer, session_config)
+
+
+def _run_slim_training(flags_obj, master, train_op, step_fn, init_fn,
+                       optimizer, session_config):
+  """slim.learning.train with the flags; finishes train_dir at the end."""
+  # Relative names in the state file keep a copied or moved train_dir
+  # pointing at its own checkpoints.
+  saver = tf.train.Saver(save_relative_paths=True)
   loss = slim.learning.train(
       train_op,
       logdir=flags_obj.train_dir,
@@ -703,7 +752,84 @@ def _build_and_train(flags_obj, master):
       save_summaries_secs=flags_obj.save_summaries_secs,
       save_interval_secs=flags_obj.save_interval_secs,
       sync_optimizer=optimizer if flags_obj.sync_replicas else None,
-      session_config=session_config)
+      session_config=session_config,
+      saver=saver)
   if flags_obj.task == 0 and flags_obj.max_number_of_steps:
     finish_train_dir(flags_obj.train_dir)
   return loss
+
+
+def check_has_records(dataset, split_name):
+  """Raises UserError when the split to train on has no record at all."""
+  for path in getattr(dataset, 'data_sources', None) or []:
+    for _ in tf.io.tf_record_iterator(path):
+      return
+  raise UserError('--dataset_split_name=%s has no records (%d files%s); '
+                  'convert the dataset again or pick another split' %
+                  (split_name, len(dataset.data_sources or []),
+                   ', e.g. %s' % dataset.data_sources[0]
+                   if dataset.data_sources else ''))
+
+
+def check_resumable(train_dir, model_name):
+  """Checks that train_dir's checkpoint fits the graph built to train.
+
+  The default train_dir is shared by every run, so it may well hold another
+  network's or another class count's training.
+
+  Raises:
+    UserError: naming what the directory holds and what to do.
+  """
+  latest = tf.train.latest_checkpoint(train_dir)
+  if not latest:
+    return
+  checkpoints.check_variables(
+      latest, {var.op.name: var.get_shape().as_list()
+               for var in tf.global_variables()},
+      '--train_dir=%s holds the training of another model, class count or '
+      'optimizer than this one (--model_name=%s); pass another --train_dir '
+      'to start afresh, or the flags it was trained with to resume' %
+      (train_dir, model_name))
+
+
+class _HideLabelRangeTracebacks(logging.Filter):
+  """Drops the Coordinator's traceback of a failed label check.
+
+  The summary thread also reads batches, so it may hit the check first; the
+  training then reports it as one line.
+  """
+
+  def filter(self, record):
+    return LABEL_RANGE_MARK not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _user_errors_from_training(train_dir):
+  """Turns a full disk or a bad label into one line.
+
+  A failed save's leftovers are removed and the last good checkpoint named.
+  """
+  log_filter = _HideLabelRangeTracebacks()
+  tf.get_logger().addFilter(log_filter)
+  try:
+    yield
+  except tf.errors.InvalidArgumentError as error:
+    if LABEL_RANGE_MARK not in error.message:
+      raise
+    raise UserError(_label_range_message(error.message)) from error
+  except (tf.errors.OpError, OSError) as error:
+    if not checkpoints.is_disk_full(error):
+      raise
+    checkpoints.remove_temporaries(train_dir)
+    try:
+      kept = checkpoints.localize_state(train_dir)
+    except UserError:
+      kept = None
+    raise UserError(
+        'the disk of --train_dir=%s is full; training stopped, %s. Free some '
+        'space (or pass a --train_dir on a larger disk) and rerun to resume' %
+        (train_dir, 'the last good checkpoint %s is kept' %
+         os.path.basename(kept) if kept else 'no checkpoint was saved')
+    ) from error
+  finally:
+    tf.get_logger().removeFilter(log_filter)

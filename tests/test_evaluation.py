@@ -140,8 +140,8 @@ def test_wrong_class_count_names_the_variable_and_shapes(tmp_path):
   helpers.write_dataset(data_dir, num_classes=3)
   checkpoint = helpers.write_biased_checkpoint(str(tmp_path / 'ckpt'), 1)
   with pytest.raises(common_flags.UserError,
-                     match=r'LeNet/fc4/biases has shape \[6\] but the '
-                     r'network needs \[3\]'):
+                     match=r'LeNet/fc4/biases has shape \[3\] in the model '
+                     r'but \[6\] in checkpoint'):
     evaluation.evaluate_checkpoint(_eval_graph(data_dir), checkpoint, 1)
 
 
@@ -149,7 +149,8 @@ def test_other_model_says_the_checkpoint_lacks_its_variables(
     dataset_dir, tmp_path):
   checkpoint = helpers.write_biased_checkpoint(str(tmp_path), 1)
   with pytest.raises(common_flags.UserError,
-                     match=r'has no variable CifarNet/'):
+                     match=r'variable CifarNet/\S+ is not in checkpoint \S+ '
+                     r'\(which holds variables under LeNet/'):
     evaluation.evaluate_checkpoint(
         _eval_graph(dataset_dir, model_name='cifarnet'), checkpoint, 1)
 

@@ -1,6 +1,8 @@
 """export_inference_graph.py / deployment.inference export and SavedModel."""
 
 import numpy as np
+import os
+
 import pytest
 import tensorflow.compat.v1 as tf
 from google.protobuf import text_format
@@ -189,3 +191,14 @@ def test_model_failure_on_a_readable_image_says_what_failed(tmp_path):
     inference.Classifier(path).classify([png])
   assert not isinstance(raised.value, inference.ImageError)
   assert '\n' not in str(raised.value)
+
+
+def test_output_file_that_is_a_directory_is_one_line(tmp_path):
+  result = helpers.run_script('export_inference_graph.py', '--model_name=lenet',
+                              '--dataset_name=cifar10',
+                              '--output_file=' + str(tmp_path))
+  assert result.returncode == 1
+  assert 'Traceback' not in result.stderr
+  last = result.stderr.strip().splitlines()[-1]
+  assert last.startswith('ERROR: %s is a directory' % tmp_path), last
+  assert os.listdir(str(tmp_path)) == []

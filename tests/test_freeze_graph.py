@@ -1,5 +1,7 @@
 """freeze_graph.py / inference.freeze_graph_def."""
 
+import shutil
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -67,6 +69,46 @@ def test_missing_checkpoint_is_a_user_error(exported, tmp_path):
   with pytest.raises(inference.UserError, match='no checkpoint'):
     inference.freeze_graph_def(exported['graph_def'], str(tmp_path),
                                inference.output_node_names(exported['info']))
+
+
+def test_truncated_latest_checkpoint_falls_back_to_the_older_one(exported,
+                                                                 tmp_path):
+  train_dir = tmp_path / 'train'
+  shutil.copytree(exported['train_dir'], str(train_dir))
+  helpers.write_checkpoint(str(train_dir / 'newer'), 'cifarnet', seed=2)
+  # A newer step whose data file was cut short (a full disk, a kill).
+  for path in (train_dir / 'newer').iterdir():
+    if path.name.startswith('model.ckpt-7'):
+      target = train_dir / path.name.replace('-7', '-9')
+      data = path.read_bytes()
+      target.write_bytes(data[:len(data) // 2] if '.data-' in path.name
+                         else data)
+  tf.train.update_checkpoint_state(str(train_dir), 'model.ckpt-9',
+                                   ['model.ckpt-7', 'model.ckpt-9'])
+  output_nodes = inference.output_node_names(exported['info'])
+  frozen = inference.freeze_graph_def(exported['graph_def'], str(train_dir),
+                                      output_nodes)
+  images = np.random.RandomState(1).uniform(-1, 1, (2, 32, 32, 3))
+  with tf.Graph().as_default():
+    tf.import_graph_def(frozen, name='')
+    with tf.Session() as sess:
+      got = sess.run(exported['info']['output_node'] + ':0',
+                     {'input:0': images})
+  # Step 7's weights (seed 1), not the cut-short step 9's (seed 2).
+  np.testing.assert_allclose(got, _checkpoint_predictions(exported, images),
+                             rtol=1e-5, atol=1e-6)
+
+
+def test_garbage_checkpoint_is_one_line(exported, tmp_path):
+  garbage = tmp_path / 'model.ckpt'
+  (tmp_path / 'model.ckpt.index').write_bytes(b'not an sstable at all')
+  (tmp_path / 'model.ckpt.data-00000-of-00001').write_bytes(b'\0' * 64)
+  with pytest.raises(inference.UserError) as caught:
+    inference.freeze_graph_def(exported['graph_def'], str(garbage),
+                               inference.output_node_names(exported['info']))
+  message = str(caught.value)
+  assert '\n' not in message and str(garbage) in message
+  assert 'pass a complete one' in message  # says what to do
 
 
 def test_script_freezes_prints_output_and_writes_labels(exported, tmp_path):

@@ -122,3 +122,19 @@ def test_labels_default_to_file_next_to_graph(exported, tmp_path):
   classifier = inference.Classifier(exported['frozen'])
   assert classifier.labels_to_names == exported['labels']
   assert os.path.isfile(inference.labels_path_for(exported['frozen']))
+
+
+def test_unfrozen_graph_is_refused_at_load_with_how_to_freeze(dataset_dir,
+                                                              tmp_path):
+  graph_def, _ = inference.export_graph_def(
+      inference.spec_from_dataset('lenet', 'quiz', dataset_dir))
+  unfrozen = str(tmp_path / 'lenet_inf_graph.pb')
+  inference.write_graph_def(graph_def, unfrozen)
+  with pytest.raises(inference.UserError,
+                     match='not frozen.*freeze_graph.py --input_graph='):
+    inference.Classifier(unfrozen)
+  result = helpers.run_script('label_image.py', '--graph=' + unfrozen,
+                              str(tmp_path / 'any.png'))
+  assert result.returncode == 1 and 'Traceback' not in result.stderr
+  assert result.stderr.strip().splitlines()[-1].startswith(
+      'ERROR: %s is not frozen' % unfrozen)

@@ -1,6 +1,7 @@
 """Unit tests for deployment/training.py (in-process, no subprocess)."""
 
 import collections
+import errno
 import os
 
 import numpy as np
@@ -172,9 +173,12 @@ def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
   finally:
     tf.logging.info = original
   assert [stop for _, stop in results] == [False] * 19 + [True]
-  assert len(lines) == 4
-  match = training.PROGRESS_LINE_RE.match(lines[1])
-  assert match, lines[1]
+  # Step 1 logs too: every run shows its first loss.
+  steps = [training.PROGRESS_LINE_RE.match(line).group('step')
+           for line in lines]
+  assert steps == ['1', '5', '10', '15', '20']
+  match = training.PROGRESS_LINE_RE.match(lines[2])
+  assert match, lines[2]
   assert match.group('step') == '10'
   assert float(match.group('loss')) == 2.5
   assert float(match.group('lr')) == 0.1
@@ -286,3 +290,42 @@ def test_bfloat16_rewrite_changes_the_math_within_bfloat16_precision():
   assert difference.max() > 1e-5
   scale = np.abs(results['float32']).max()
   assert difference.max() < 0.1 * scale, (difference.max(), scale)
+
+
+def test_last_step_logs_even_off_the_logging_interval():
+  step_fn = training.ProgressStep('lr', images_per_step=8,
+                                  num_samples_per_epoch=80,
+                                  max_number_of_steps=6,
+                                  log_every_n_steps=10)
+  sess = FakeSession()
+  lines = []
+  original = tf.logging.info
+  tf.logging.info = lambda msg, *args: lines.append(msg % args if args
+                                                    else msg)
+  try:
+    for _ in range(6):
+      step_fn(sess, 'train_op', 'global_step', {})
+  finally:
+    tf.logging.info = original
+  assert [training.PROGRESS_LINE_RE.match(line).group('step')
+          for line in lines] == ['1', '6']
+
+
+def test_full_disk_is_one_line_and_leaves_no_temporary_files(tmp_path):
+  """The in-process half of the full-disk case (the real one needs root)."""
+  train_dir = str(tmp_path)
+  save_checkpoint(os.path.join(train_dir, 'model.ckpt-3'), [4, 2])
+  leftover = os.path.join(train_dir, 'model.ckpt-5_temp_abc.tempstate123')
+  open(leftover, 'w').close()
+  with pytest.raises(UserError) as error:
+    with training._user_errors_from_training(train_dir):
+      raise OSError(errno.ENOSPC, 'No space left on device')
+  assert 'disk of --train_dir=%s is full' % train_dir in str(error.value)
+  assert 'model.ckpt-3 is kept' in str(error.value)
+  assert not os.path.exists(leftover)
+
+
+def test_other_errors_pass_through_unchanged(tmp_path):
+  with pytest.raises(OSError, match='Permission denied'):
+    with training._user_errors_from_training(str(tmp_path)):
+      raise OSError(errno.EACCES, 'Permission denied')
