@@ -1,8 +1,8 @@
 """export_inference_graph.py / deployment.inference export and SavedModel."""
 
-import numpy as np
 import os
 
+import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 from google.protobuf import text_format
