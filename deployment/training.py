@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 
 import tf_compat  # noqa: F401
@@ -792,15 +793,38 @@ def check_resumable(train_dir, model_name):
       (train_dir, model_name))
 
 
-class _HideLabelRangeTracebacks(logging.Filter):
-  """Drops the Coordinator's traceback of a failed label check.
+# What the errors that training reports as one line say (see below).
+_ONE_LINE_ERROR_MARKS = (LABEL_RANGE_MARK, 'No space left on device',
+                         'Disk quota exceeded')
 
-  The summary thread also reads batches, so it may hit the check first; the
-  training then reports it as one line.
+
+class _HideOneLineErrorTracebacks(logging.Filter):
+  """Drops the Coordinator's traceback of an error reported as one line.
+
+  The summary thread also reads batches and the Supervisor's thread saves,
+  so either may hit a bad label or a full disk first; the training then
+  reports it as one line.
   """
 
   def filter(self, record):
-    return LABEL_RANGE_MARK not in record.getMessage()
+    message = record.getMessage()
+    if record.exc_info:
+      message += str(record.exc_info[1])
+    return not any(mark in message for mark in _ONE_LINE_ERROR_MARKS)
+
+
+def _quiet_disk_full_in_threads(previous_hook):
+  """A threading.excepthook that leaves a full disk to the one-line report.
+
+  The summary writer's thread fails too when the disk fills; the training
+  then says so in one line, so its traceback would only bury that line.
+  """
+
+  def hook(args):
+    if not checkpoints.is_disk_full(args.exc_value):
+      previous_hook(args)
+
+  return hook
 
 
 @contextlib.contextmanager
@@ -809,15 +833,18 @@ def _user_errors_from_training(train_dir):
 
   A failed save's leftovers are removed and the last good checkpoint named.
   """
-  log_filter = _HideLabelRangeTracebacks()
+  log_filter = _HideOneLineErrorTracebacks()
   tf.get_logger().addFilter(log_filter)
+  previous_hook = threading.excepthook
+  threading.excepthook = _quiet_disk_full_in_threads(previous_hook)
   try:
     yield
   except tf.errors.InvalidArgumentError as error:
     if LABEL_RANGE_MARK not in error.message:
       raise
     raise UserError(_label_range_message(error.message)) from error
-  except (tf.errors.OpError, OSError) as error:
+  # The summary writer's flush on close raises RuntimeError for a full disk.
+  except (tf.errors.OpError, OSError, RuntimeError) as error:
     if not checkpoints.is_disk_full(error):
       raise
     checkpoints.remove_temporaries(train_dir)
@@ -833,3 +860,4 @@ def _user_errors_from_training(train_dir):
     ) from error
   finally:
     tf.get_logger().removeFilter(log_filter)
+    threading.excepthook = previous_hook

@@ -360,10 +360,10 @@ def test_killing_train_eval_kills_its_child(dataset_dir, tmp_path, signum):
 
 @pytest.fixture
 def small_tmpfs(tmp_path):
-  """A 60 MiB tmpfs: room for one LeNet checkpoint with RMSProp, not two."""
+  """A small (200 MiB) tmpfs the test can fill."""
   mount_point = str(tmp_path / 'small_disk')
   os.makedirs(mount_point)
-  proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=60m', 'tmpfs',
+  proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=200m', 'tmpfs',
                          mount_point], capture_output=True, text=True)
   if proc.returncode != 0:
     pytest.skip('cannot mount a small tmpfs here (%s): the full-disk case '
@@ -374,14 +374,22 @@ def small_tmpfs(tmp_path):
 
 def test_full_disk_keeps_the_last_good_checkpoint(dataset_dir, small_tmpfs):
   train_dir = os.path.join(small_tmpfs, 'ckpt')
-  # The save at step 0 fills most of the disk; the final one cannot fit.
-  code, log = run_train(dataset_dir, train_dir, '--max_number_of_steps=2')
+  code, log = run_train(dataset_dir, train_dir, '--max_number_of_steps=1')
+  assert code == 0, log
+  kept = checkpoints.resolve_readable(train_dir)
+  names_before = state_names(train_dir)
+  # Fill the disk but for half a checkpoint: the resumed run's save fails.
+  size = sum(os.path.getsize(p) for p in glob.glob(kept + '.*'))
+  free = shutil.disk_usage(small_tmpfs).free
+  with open(os.path.join(small_tmpfs, 'filler'), 'wb') as filler:
+    filler.write(b'\0' * max(0, free - size // 2))
+  code, log = run_train(dataset_dir, train_dir, '--max_number_of_steps=3')
   assert code == 1, log
   line = error_line(log)
   assert 'disk of --train_dir=%s is full' % train_dir in line
-  assert 'model.ckpt-0 is kept' in line
-  assert checkpoints.resolve_readable(train_dir).endswith('model.ckpt-0')
-  assert state_names(train_dir) == ['model.ckpt-0', 'model.ckpt-0']
+  assert '%s is kept' % os.path.basename(kept) in line
+  assert checkpoints.resolve_readable(train_dir) == kept
+  assert state_names(train_dir) == names_before
   leftovers = [name for name in os.listdir(train_dir)
                if 'tempstate' in name or name.startswith('checkpoint.tmp')]
   assert not leftovers, leftovers
