@@ -27,6 +27,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import inception_utils
+from nets import padding
 
 # One row of the body. `Conv`: a full convolution of `kernel`; `DepthSepConv`:
 # a depthwise convolution of `kernel` then a 1x1 convolution to `depth`.
@@ -59,22 +60,6 @@ _OUTPUT_STRIDES = (8, 16, 32)
 # the requested output stride. depth None: depthwise (one filter per channel).
 _Layer = collections.namedtuple('_Layer',
                                 ['name', 'kernel', 'stride', 'rate', 'depth'])
-
-
-def _fixed_padding(inputs, kernel_size, rate=1):
-  """Pads so a VALID convolution gives SAME's output size, symmetrically.
-
-  SAME puts the odd pixel of padding at the end, so a strided convolution's
-  sampling grid depends on whether the input size is even; padding by hand
-  (extra pixel at the end only when the total is odd) does not.
-  """
-  pads = []
-  for size in kernel_size[:2]:
-    pad_total = (size - 1) * rate
-    pads.append([pad_total // 2, pad_total - pad_total // 2])
-  if not any(any(pad) for pad in pads):
-    return inputs
-  return tf.pad(inputs, [[0, 0]] + pads + [[0, 0]])
 
 
 def _trunk_layers(conv_defs, output_stride, depth):
@@ -110,7 +95,7 @@ def _trunk_layers(conv_defs, output_stride, depth):
 
 def _apply_layer(net, layer, use_explicit_padding):
   if use_explicit_padding:
-    net = _fixed_padding(net, layer.kernel, layer.rate)
+    net = padding.fixed_padding(net, layer.kernel, layer.rate)
   if layer.depth is None:
     # num_outputs=None makes separable_conv2d a pure depthwise convolution.
     return slim.separable_conv2d(net, None, layer.kernel, depth_multiplier=1,

@@ -25,6 +25,8 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import padding
+
 # unit_fn(net, rate=..., **unit_args) -> net; args holds one dict per unit,
 # e.g. {'depth': 256, 'depth_bottleneck': 64, 'stride': 1}.
 Block = collections.namedtuple('Block', ['scope', 'unit_fn', 'args'])
@@ -112,12 +114,7 @@ def conv2d_same(inputs, num_outputs, kernel_size, stride, rate=1, scope=None):
   if stride == 1:
     return slim.conv2d(inputs, num_outputs, kernel_size, stride=1, rate=rate,
                        padding='SAME', scope=scope)
-  effective_kernel = kernel_size + (kernel_size - 1) * (rate - 1)
-  pad_total = effective_kernel - 1
-  pad_begin = pad_total // 2
-  pad_end = pad_total - pad_begin
-  inputs = tf.pad(inputs, [[0, 0], [pad_begin, pad_end],
-                           [pad_begin, pad_end], [0, 0]])
+  inputs = padding.fixed_padding(inputs, kernel_size, rate)
   return slim.conv2d(inputs, num_outputs, kernel_size, stride=stride,
                      rate=rate, padding='VALID', scope=scope)
 

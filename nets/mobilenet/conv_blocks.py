@@ -24,23 +24,13 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import padding
+
 _DEPTHWISE_LOCATIONS = (None, 'input', 'output', 'expansion')
 
 
-def _fixed_padding(inputs, kernel_size, rate=1):
-  """Pads so that a VALID convolution gives the output size SAME would.
-
-  Unlike SAME, the padding does not depend on the input size (SAME puts the
-  odd pixel at the end only for some sizes), which keeps the sampling grid
-  of strided convolutions the same across input sizes.
-  """
-  pads = []
-  for size in kernel_size[:2]:
-    total = (size - 1) * rate
-    pads.append([total // 2, total - total // 2])
-  if not any(any(pad) for pad in pads):  # 1x1 kernels need none
-    return inputs
-  return tf.pad(inputs, [[0, 0]] + pads + [[0, 0]])
+# Upstream's name, which mobilenet.py and mobilenet_v3.py use.
+_fixed_padding = padding.fixed_padding
 
 
 def _make_divisible(value, divisor, min_value=None):
