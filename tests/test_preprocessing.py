@@ -156,7 +156,7 @@ def test_inception_training_without_crop_image_resizes_the_whole_image():
   # Flip and brightness keep one black and one white half; a crop does not.
   for fraction in _bright_fractions(8, crop_image=False):
     assert fraction == pytest.approx(0.5, abs=0.07)
-  assert any(abs(f - 0.5) > 0.15 for f in _bright_fractions(8))
+  assert any(abs(f - 0.5) > 0.15 for f in _bright_fractions(40))
 
 
 def test_inception_training_crop_keeps_part_of_the_bbox():
@@ -166,14 +166,15 @@ def test_inception_training_crop_keeps_part_of_the_bbox():
   pixels[:16, :16] = 255
   box = tf.constant([[[0.0, 0.0, 0.5, 0.5]]], tf.float32)
 
-  def white_fractions(**kwargs):
-    tf.set_random_seed(4)
-    return [float(np.mean(inception_preprocessing.preprocess_image(
-        tf.constant(pixels), 16, 16, is_training=True, **kwargs).numpy() >
-                          0.0)) for _ in range(20)]
+  def white_fraction(**kwargs):
+    return float(np.mean(inception_preprocessing.preprocess_image(
+        tf.constant(pixels), 16, 16, is_training=True, **kwargs).numpy() > 0))
 
-  assert min(white_fractions(bbox=box)) > 0.0
-  assert min(white_fractions()) == 0.0
+  tf.set_random_seed(4)
+  assert all(white_fraction(bbox=box) > 0.0 for _ in range(20))
+  # Unconstrained crops miss the white quarter now and then (about one in
+  # fifteen): 200 tries make missing it every time all but impossible.
+  assert any(white_fraction() == 0.0 for _ in range(200))
 
 
 def test_vgg_eval_resizes_the_smallest_side_to_resize_side_min():
