@@ -20,7 +20,6 @@ Usage:
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from nets import vgg
 from nets.inception_utils import conv, max_pool
@@ -43,14 +42,8 @@ _ALEXNET_V2 = vgg.Architecture(
 
 def alexnet_v2_arg_scope(weight_decay=0.0005):
   """ReLU, L2 weight decay, 0.1 biases, SAME convolutions, VALID pooling."""
-  with slim.arg_scope(
-      [slim.conv2d, slim.fully_connected],
-      activation_fn=tf.nn.relu,
-      biases_initializer=tf.constant_initializer(0.1),
-      weights_regularizer=slim.l2_regularizer(weight_decay)):
-    with slim.arg_scope([slim.conv2d], padding='SAME'):
-      with slim.arg_scope([slim.max_pool2d], padding='VALID') as scope:
-        return scope
+  return vgg.classic_arg_scope(weight_decay, tf.constant_initializer(0.1),
+                               pool_padding='VALID')
 
 
 def alexnet_v2(inputs, num_classes=1000, is_training=True,

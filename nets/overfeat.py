@@ -17,7 +17,6 @@ Usage:
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from nets import vgg
 from nets.inception_utils import conv, max_pool
@@ -40,14 +39,8 @@ _OVERFEAT = vgg.Architecture(
 
 def overfeat_arg_scope(weight_decay=0.0005):
   """ReLU, L2 weight decay, zero biases, SAME convolutions, VALID pooling."""
-  with slim.arg_scope(
-      [slim.conv2d, slim.fully_connected],
-      activation_fn=tf.nn.relu,
-      weights_regularizer=slim.l2_regularizer(weight_decay),
-      biases_initializer=tf.zeros_initializer()):
-    with slim.arg_scope([slim.conv2d], padding='SAME'):
-      with slim.arg_scope([slim.max_pool2d], padding='VALID') as scope:
-        return scope
+  return vgg.classic_arg_scope(weight_decay, tf.zeros_initializer(),
+                               pool_padding='VALID')
 
 
 def overfeat(inputs, num_classes=1000, is_training=True,

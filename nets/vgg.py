@@ -49,15 +49,28 @@ _CONVS_PER_STACK = {
 }
 
 
-def vgg_arg_scope(weight_decay=0.0005):
-  """ReLU everywhere, L2 weight decay, zero biases, SAME convolutions."""
+def classic_arg_scope(weight_decay, biases_initializer, pool_padding=None):
+  """The arg scope VGG, AlexNet and OverFeat share.
+
+  ReLU, L2 weight decay and `biases_initializer` for every conv and fully
+  connected layer, SAME convolutions, and `pool_padding` for max pooling
+  when given (AlexNet and OverFeat pool with VALID).
+  """
   with slim.arg_scope(
       [slim.conv2d, slim.fully_connected],
       activation_fn=tf.nn.relu,
       weights_regularizer=slim.l2_regularizer(weight_decay),
-      biases_initializer=tf.zeros_initializer()):
+      biases_initializer=biases_initializer):
     with slim.arg_scope([slim.conv2d], padding='SAME') as scope:
-      return scope
+      if pool_padding is None:
+        return scope
+      with slim.arg_scope([slim.max_pool2d], padding=pool_padding) as scope:
+        return scope
+
+
+def vgg_arg_scope(weight_decay=0.0005):
+  """ReLU everywhere, L2 weight decay, zero biases, SAME convolutions."""
+  return classic_arg_scope(weight_decay, tf.zeros_initializer())
 
 
 def _vgg_layers(convs_per_stack):
