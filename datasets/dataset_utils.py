@@ -150,10 +150,21 @@ def open_sharded_output_tfrecords(exit_stack, base_path, num_shards):
 
 def write_label_file(labels_to_class_names, dataset_dir,
                      filename=LABELS_FILENAME):
-  """Writes `id:name` lines, sorted by id."""
-  with open(os.path.join(dataset_dir, filename), 'w', encoding='utf-8') as f:
-    for label in sorted(labels_to_class_names):
-      f.write('%d:%s\n' % (label, labels_to_class_names[label]))
+  """Writes `id:name` lines, sorted by id, all at once or not at all.
+
+  Written beside and renamed into place, so a kill never leaves half a file
+  (imagenet.get_split caches names into a live dataset folder with it).
+  """
+  path = os.path.join(dataset_dir, filename)
+  partial = '%s.partial-%d' % (path, os.getpid())
+  try:
+    with open(partial, 'w', encoding='utf-8') as f:
+      for label in sorted(labels_to_class_names):
+        f.write('%d:%s\n' % (label, labels_to_class_names[label]))
+    os.replace(partial, path)
+  finally:
+    if os.path.exists(partial):
+      os.remove(partial)
 
 
 def label_name_problem(name):
