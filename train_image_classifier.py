@@ -15,142 +15,21 @@ import tensorflow.compat.v1 as tf
 
 import common_flags
 from deployment import training
+import training_flags
 
 flags = tf.app.flags
 
-# Deployment.
-flags.DEFINE_string('master', '',
-                    'The address of the TensorFlow master to use; empty '
-                    'trains in this process (or through the TF_CONFIG '
-                    'server).')
-flags.DEFINE_string('train_dir', '/tmp/tfmodel/',
-                    'Directory where checkpoints and event logs are written '
-                    'to. Must be writable.')
-flags.DEFINE_integer('num_clones', 1,
-                     'Number of model clones to deploy. Note: with '
-                     '--clone_on_cpu=False, one clone per GPU.')
-flags.DEFINE_bool('clone_on_cpu', False, 'Use CPUs to deploy clones.')
-flags.DEFINE_integer('worker_replicas', 1, 'Number of worker replicas.')
-flags.DEFINE_integer('num_ps_tasks', 0,
-                     'The number of parameter servers. If the value is 0, '
-                     'then the parameters are handled locally by the worker.')
-flags.DEFINE_integer('num_readers', 4,
-                     'The number of parallel readers that read data from '
-                     'the dataset.')
-flags.DEFINE_integer('log_every_n_steps', 10,
-                     'The frequency with which logs are printed.')
-flags.DEFINE_integer('save_summaries_secs', 600,
-                     'The frequency with which summaries are saved, in '
-                     'seconds.')
-flags.DEFINE_integer('save_interval_secs', 600,
-                     'The frequency with which the model is saved, in '
-                     'seconds.')
-flags.DEFINE_integer('task', 0, 'Task id of the replica running the '
-                     'training (0 is the chief).')
-
-# Optimization.
-flags.DEFINE_float('weight_decay', 0.00004,
-                   'The weight decay on the model weights.')
-flags.DEFINE_string('optimizer', 'rmsprop',
-                    'The name of the optimizer, one of "adadelta", '
-                    '"adagrad", "adam", "ftrl", "momentum", "sgd" or '
-                    '"rmsprop".')
-flags.DEFINE_float('adadelta_rho', 0.95, 'The decay rate for adadelta.')
-flags.DEFINE_float('adagrad_initial_accumulator_value', 0.1,
-                   'Starting value for the AdaGrad accumulators.')
-flags.DEFINE_float('adam_beta1', 0.9,
-                   'The exponential decay rate for the 1st moment '
-                   'estimates.')
-flags.DEFINE_float('adam_beta2', 0.999,
-                   'The exponential decay rate for the 2nd moment '
-                   'estimates.')
-flags.DEFINE_float('opt_epsilon', 1.0, 'Epsilon term for the optimizer.')
-flags.DEFINE_float('ftrl_learning_rate_power', -0.5,
-                   'The learning rate power.')
-flags.DEFINE_float('ftrl_initial_accumulator_value', 0.1,
-                   'Starting value for the FTRL accumulators.')
-flags.DEFINE_float('ftrl_l1', 0.0, 'The FTRL l1 regularization strength.')
-flags.DEFINE_float('ftrl_l2', 0.0, 'The FTRL l2 regularization strength.')
-flags.DEFINE_float('momentum', 0.9,
-                   'The momentum for the MomentumOptimizer and '
-                   'RMSPropOptimizer.')
-flags.DEFINE_float('rmsprop_momentum', 0.9, 'Momentum.')
-flags.DEFINE_float('rmsprop_decay', 0.9, 'Decay term for RMSProp.')
-
-# Learning rate.
-flags.DEFINE_string('learning_rate_decay_type', 'exponential',
-                    'Specifies how the learning rate is decayed. One of '
-                    '"fixed", "exponential", or "polynomial".')
-flags.DEFINE_float('learning_rate', 0.01, 'Initial learning rate.')
-flags.DEFINE_float('end_learning_rate', 0.0001,
-                   'The minimal end learning rate used by a polynomial decay '
-                   'learning rate.')
-flags.DEFINE_float('label_smoothing', 0.0, 'The amount of label smoothing.')
-flags.DEFINE_float('learning_rate_decay_factor', 0.94,
-                   'Learning rate decay factor.')
-flags.DEFINE_float('num_epochs_per_decay', 2.0,
-                   'Number of epochs after which learning rate decays.')
-flags.DEFINE_float('warmup_epochs', 0.0,
-                   'Epochs over which the learning rate ramps up linearly '
-                   'from 0; 0 disables the warm-up.')
-flags.DEFINE_bool('sync_replicas', False,
-                  'Whether or not to synchronize the replicas during '
-                  'training.')
-flags.DEFINE_integer('replicas_to_aggregate', 1,
-                     'The number of gradients to collect before updating '
-                     'params.')
-
-# Dataset and model.
-common_flags.define_dataset_flags(default_split_name='train')
-common_flags.define_model_flags()
-flags.DEFINE_integer('batch_size', 32,
-                     'The number of samples in each batch (per clone).')
-flags.DEFINE_integer('train_image_size', None,
-                     'Train image size; None uses the network\'s default.')
-flags.DEFINE_bool('memory_efficient', False,
-                  'DenseNets only: recompute each dense layer in the '
-                  'backward pass instead of keeping its activations (about '
-                  'half the memory for about 20% more time; same '
-                  'checkpoints). See docs/performance.md.')
-flags.DEFINE_bool('xla', False,
-                  'Compile the training step with XLA (auto-clustering). '
-                  'Meant for GPUs; on CPU it measured slower than '
-                  'TensorFlow\'s oneDNN kernels (docs/performance.md).')
-flags.DEFINE_bool('mixed_precision', False,
-                  'Compute in 16 bits where safe (grappler\'s automatic mixed '
-                  'precision) with dynamic loss scaling; variables and '
-                  'checkpoints stay float32. GPU: float16. CPU with native '
-                  'bfloat16 (AVX512-BF16 or AMX): bfloat16, about 1.7x '
-                  'faster on DenseNet-121 at 224x224 (not on tiny images). '
-                  'Other CPUs: no effect.')
-flags.DEFINE_integer('max_number_of_steps', None,
-                     'The maximum number of training steps; None trains '
-                     'until stopped.')
-
-# Fine-tuning.
-flags.DEFINE_string('checkpoint_path', None,
-                    'The path (file or directory) to a checkpoint from '
-                    'which to fine-tune. Used only when --train_dir holds '
-                    'no checkpoint yet.')
-flags.DEFINE_string('checkpoint_exclude_scopes', None,
-                    'Comma-separated list of scopes of variables to exclude '
-                    'when restoring from a checkpoint.')
-flags.DEFINE_string('trainable_scopes', None,
-                    'Comma-separated list of scopes to filter the set of '
-                    'variables to train. By default, None would train all '
-                    'the variables.')
-flags.DEFINE_bool('ignore_missing_vars', False,
-                  'When restoring a checkpoint would ignore missing '
-                  'variables.')
+training_flags.define_training_flags()
 
 # So that --help (not only --helpfull) lists the shared flags too.
 flags.adopt_module_key_flags(common_flags)
+flags.adopt_module_key_flags(training_flags)
 
 FLAGS = flags.FLAGS
 
 
 def main(argv):
-  common_flags.reject_unknown_args(argv)
+  del argv  # run_main refuses unknown flags and arguments
   training.train_from_flags(FLAGS)
 
 

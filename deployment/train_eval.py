@@ -1,44 +1,34 @@
 """The epoch loop behind train_eval_image_classifier.py (the course's script).
 
-It alternates one epoch of training and one evaluation, each a subprocess of
-the real scripts so that their logs, flags and checkpoints are exactly what a
-user gets running them by hand:
+One process trains and, at the last step of every epoch, evaluates: the
+training session stays open (no new process, graph or restore per epoch),
+the step's checkpoint is saved, and the evaluation graph, built once beside
+the training graph, restores it into a fresh session and runs the split:
 
-    python train_image_classifier.py ... --max_number_of_steps=<epoch end>
-    python eval_image_classifier.py ... --checkpoint_path=<train_dir>
+    recorder = train_eval.Recorder(eval_dir, images_per_step, num_samples)
+    hook = train_eval.EvaluateAtEpochEnds(targets, evaluate, recorder)
+    training.train_from_flags(train_flags, after_step=hook)
 
-Both logs stream live. After each evaluation a row (step, epoch, loss, lr,
-accuracy, recall_5) is appended to `CSV_NAME` in eval_dir and `PNG_NAME`, the
-curves for the grading screenshot, is redrawn. Rerunning the same command
-resumes from the last checkpoint in train_dir.
+The log is the training's progress lines with, after each epoch, the
+evaluation's `eval/Accuracy[...]` and `eval/Recall_5[...]` lines. After each
+evaluation a row (step, epoch, loss, lr, accuracy, recall_5) is appended to
+`CSV_NAME` in eval_dir and `PNG_NAME`, the curves for the grading screenshot,
+is redrawn. Rerunning the same command resumes from the last checkpoint; an
+epoch whose checkpoint was saved but not yet evaluated (the process was
+killed in between) is evaluated first.
 """
 
 import csv
-import ctypes
 import math
 import os
-import re
-import signal
-import subprocess
 import sys
+import time
 
-from deployment import training
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN_SCRIPT = os.path.join(REPO_ROOT, 'train_image_classifier.py')
-EVAL_SCRIPT = os.path.join(REPO_ROOT, 'eval_image_classifier.py')
+from deployment import evaluation
 
 CSV_NAME = 'train_eval.csv'
 PNG_NAME = 'train_eval.png'
 CSV_FIELDS = ('step', 'epoch', 'loss', 'lr', 'accuracy', 'recall_5')
-
-EVAL_LINE_RE = re.compile(r'eval/(Accuracy|Recall_5)\[([^\]]+)\]')
-_EVAL_FIELDS = {'Accuracy': 'accuracy', 'Recall_5': 'recall_5'}
-
-
-class ChildFailedError(Exception):
-  """A training or evaluation subprocess exited with an error."""
-
 
 def steps_per_epoch(num_samples, images_per_step):
   """Steps of one pass over the training split (the course's epoch)."""
@@ -57,130 +47,6 @@ def epoch_targets(start_step, epoch_steps, final_step):
     step = min(final_step, (step // epoch_steps + 1) * epoch_steps)
     targets.append(step)
   return targets
-
-
-def flag_args(values):
-  """['--name=value', ...] for a dict, in a stable order; None is left out."""
-  args = []
-  for name in sorted(values):
-    value = values[name]
-    if value is None:
-      continue
-    if isinstance(value, bool):
-      value = 'True' if value else 'False'
-    args.append('--%s=%s' % (name, value))
-  return args
-
-
-def flag_value(args, name, default=None):
-  """The value of `--name` in raw arguments (either spelling), or default."""
-  prefix = '--%s=' % name
-  for i, arg in enumerate(args):
-    if arg.startswith(prefix):
-      return arg[len(prefix):]
-    if arg == '--' + name and i + 1 < len(args):
-      return args[i + 1]
-  return default
-
-
-def script_command(script, args):
-  return [sys.executable, '-u', script] + list(args)
-
-
-# prctl(2) option: the signal a process gets when its parent dies.
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-  """In the child before exec: SIGTERM when the parent dies, even by SIGKILL."""
-  if sys.platform.startswith('linux'):
-    try:
-      ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG,
-                                              signal.SIGTERM)
-    except (OSError, AttributeError):
-      pass  # no prctl here: the parent's handlers still stop the child
-
-
-def _stop_child_group(process):
-  """Ends the child and everything it started (its own process group)."""
-  if process.poll() is not None:
-    return
-  try:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=10)
-  except subprocess.TimeoutExpired:
-    os.killpg(process.pid, signal.SIGKILL)
-  except ProcessLookupError:
-    pass
-
-
-def exit_on_sigterm():
-  """Makes SIGTERM unwind like Ctrl-C, so run_streaming stops its child."""
-
-  def handler(signum, unused_frame):
-    raise SystemExit(128 + signum)
-
-  signal.signal(signal.SIGTERM, handler)
-
-
-def run_streaming(command, on_line=None, out=None):
-  """Runs `command`, copying its merged output to `out` line by line.
-
-  Args:
-    command: the argument list.
-    on_line: called with each output line (to parse progress).
-    out: a text stream; defaults to sys.stdout.
-
-  Returns:
-    The exit status.
-  """
-  out = out or sys.stdout
-  env = dict(os.environ, PYTHONUNBUFFERED='1')
-  # Own process group (so it can be stopped as a whole) that dies with us.
-  process = subprocess.Popen(command, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, env=env,
-                             universal_newlines=True, bufsize=1,
-                             errors='replace', start_new_session=True,
-                             preexec_fn=_die_with_parent)
-  try:
-    for line in process.stdout:
-      out.write(line)
-      out.flush()
-      if on_line:
-        on_line(line)
-  except BaseException:  # Ctrl-C, SIGTERM (exit_on_sigterm), a write error
-    _stop_child_group(process)
-    raise
-  finally:
-    process.stdout.close()
-    status = process.wait()
-  return status
-
-
-class TrainLog(object):
-  """Keeps the last loss and learning rate a training log reported."""
-
-  def __init__(self):
-    self.loss = None
-    self.lr = None
-
-  def __call__(self, line):
-    match = training.PROGRESS_LINE_RE.search(line)
-    if match:
-      self.loss = match.group('loss')
-      if match.group('lr') is not None:
-        self.lr = match.group('lr')
-
-
-class EvalLog(object):
-  """Collects the eval/Accuracy and eval/Recall_5 values of an eval log."""
-
-  def __init__(self):
-    self.metrics = {}
-
-  def __call__(self, line):
-    for name, value in EVAL_LINE_RE.findall(line):
-      self.metrics[_EVAL_FIELDS[name]] = value
 
 
 def append_row(csv_path, row):
@@ -250,64 +116,76 @@ def plot_curves(rows, png_path, title=''):
   pyplot.close(figure)
 
 
-def train_until(train_args, step, train_log):
-  """Runs the training script up to global step `step`."""
-  status = run_streaming(
-      script_command(TRAIN_SCRIPT,
-                     train_args + ['--max_number_of_steps=%d' % step]),
-      train_log)
-  if status != 0:
-    raise ChildFailedError(
-        'training (train_image_classifier.py) exited with status %d before '
-        'step %d; its log is above' % (status, step))
+
+def metric_fields(metrics):
+  """The CSV's accuracy and recall_5 of an evaluation's metrics."""
+  return {field: '%.9g' % metrics[name]
+          for field, name in (('accuracy', evaluation.ACCURACY),
+                              ('recall_5', evaluation.RECALL_5))}
 
 
-def evaluate(eval_args):
-  """Runs the eval script once; returns {'accuracy': ..., 'recall_5': ...}."""
-  eval_log = EvalLog()
-  status = run_streaming(script_command(EVAL_SCRIPT, eval_args), eval_log)
-  if status != 0:
-    raise ChildFailedError(
-        'evaluation (eval_image_classifier.py) exited with status %d; its log '
-        'is above' % status)
-  return eval_log.metrics
+class Recorder(object):
+  """Appends one CSV row per evaluation and redraws the curves."""
+
+  def __init__(self, eval_dir, images_per_step, num_train_samples, title=''):
+    self.csv_path = os.path.join(eval_dir, CSV_NAME)
+    self.png_path = os.path.join(eval_dir, PNG_NAME)
+    self._images_per_step = images_per_step
+    self._num_train_samples = num_train_samples
+    self._title = title
+
+  def recorded_steps(self):
+    if not os.path.exists(self.csv_path):
+      return set()
+    return {int(row['step']) for row in read_rows(self.csv_path)
+            if row['step'] is not None}
+
+  def record(self, step, metrics, loss=None, learning_rate=None,
+             seconds=None):
+    """Adds the row of one evaluation at global step `step`; returns it.
+
+    `seconds`, the time the save and the evaluation took, goes to the log.
+    """
+    row = dict(metric_fields(metrics), step=step,
+               loss='' if loss is None else '%.6g' % loss,
+               lr='' if learning_rate is None else '%.6g' % learning_rate,
+               epoch='%.3f' % (step * self._images_per_step /
+                               float(self._num_train_samples)))
+    append_row(self.csv_path, row)
+    plot_curves(read_rows(self.csv_path), self.png_path, self._title)
+    took = '' if seconds is None else ', evaluated in %.1f s' % seconds
+    sys.stdout.write('train_eval: step %d (epoch %s): accuracy %s, recall_5 '
+                     '%s%s; curves in %s\n' % (step, row['epoch'],
+                                               row['accuracy'],
+                                               row['recall_5'], took,
+                                               self.png_path))
+    sys.stdout.flush()
+    return row
 
 
-def run_epochs(train_args, eval_args, targets, eval_dir, images_per_step,
-               num_train_samples, current_step, title=''):
-  """Trains to each target step, evaluating after each; returns the rows.
+class EvaluateAtEpochEnds(object):
+  """The training's after_step hook: evaluates at each target step.
 
   Args:
-    train_args: flags for the training script, without max_number_of_steps.
-    eval_args: flags for the eval script.
     targets: the steps each epoch ends at (`epoch_targets`).
-    eval_dir: where the CSV and the PNG go.
-    images_per_step: examples one step consumes, for the epoch column.
-    num_train_samples: examples in the training split.
-    current_step: `fn() -> int`, the step of the newest checkpoint.
-    title: put above the curves.
-
-  Raises:
-    ChildFailedError: when a subprocess fails.
+    evaluate: `fn(checkpoint) -> evaluation.EvalResult`.
+    recorder: a `Recorder`.
   """
-  csv_path = os.path.join(eval_dir, CSV_NAME)
-  png_path = os.path.join(eval_dir, PNG_NAME)
-  rows = []
-  for target in targets:
-    train_log = TrainLog()
-    train_until(train_args, target, train_log)
-    metrics = evaluate(eval_args)
-    step = current_step()
-    row = dict(metrics, step=step, loss=train_log.loss, lr=train_log.lr,
-               epoch='%.3f' % (step * images_per_step /
-                               float(num_train_samples)))
-    append_row(csv_path, row)
-    rows.append(row)
-    plot_curves(read_rows(csv_path), png_path, title)
-    sys.stdout.write('train_eval: step %d (epoch %s): accuracy %s, recall_5 '
-                     '%s; curves in %s\n' % (step, row['epoch'],
-                                             metrics.get('accuracy'),
-                                             metrics.get('recall_5'),
-                                             png_path))
-    sys.stdout.flush()
-  return rows
+
+  def __init__(self, targets, evaluate, recorder):
+    self._targets = sorted(targets)
+    self._evaluate = evaluate
+    self._recorder = recorder
+
+  def __call__(self, step, loss, learning_rate, save_checkpoint):
+    if not self._targets or step < self._targets[0]:
+      return
+    self._targets = [target for target in self._targets if target > step]
+    start = time.time()
+    result = self._evaluate(save_checkpoint())
+    self._recorder.record(step, result.metrics, loss, learning_rate,
+                          seconds=time.time() - start)
+
+
+def is_epoch_end(step, epoch_steps, final_step):
+  return step > 0 and (step % epoch_steps == 0 or step == final_step)

@@ -291,7 +291,18 @@ class ProgressStep(object):
 
   def __init__(self, learning_rate, images_per_step, num_samples_per_epoch,
                max_number_of_steps=None, log_every_n_steps=10,
-               clock=time.time):
+               clock=time.time, after_step=None, save_checkpoint=None):
+    """See the class docstring; the last two are for `after_step`.
+
+    Args:
+      after_step: None, or `fn(step, loss, learning_rate, save)` called after
+        every step in the training thread (train_eval evaluates in it);
+        `save()` writes a checkpoint of this step and returns its path. Its
+        time is left out of the images/sec rate.
+      save_checkpoint: `fn(session, step) -> path`, what `save` calls.
+    """
+    self._after_step = after_step
+    self._save_checkpoint = save_checkpoint
     self._learning_rate = learning_rate
     self._images_per_step = images_per_step
     self._num_samples = num_samples_per_epoch
@@ -339,7 +350,17 @@ class ProgressStep(object):
       tf.logging.info(self.progress_line(step, loss, now - start,
                                          learning_rate, window_sec_per_step))
       self._window_start = (now, step)
+    if self._after_step:
+      self._run_after_step(sess, step, loss, learning_rate)
     return loss, should_stop
+
+  def _run_after_step(self, sess, step, loss, learning_rate):
+    hook_start = self._clock()
+    self._after_step(step, float(loss), float(learning_rate),
+                     lambda: self._save_checkpoint(sess, step))
+    window_time, window_step = self._window_start
+    self._window_start = (window_time + self._clock() - hook_start,
+                          window_step)
 
 
 # --------------------------------------------------------------------------
@@ -512,8 +533,12 @@ def _prepare_train_dir(train_dir):
                     'directory (e.g. /output/ckpt)' % train_dir) from error
 
 
-def train_from_flags(flags_obj):
+def train_from_flags(flags_obj, after_step=None):
   """Builds the training graph the flags describe and runs it.
+
+  Args:
+    flags_obj: the parsed flags (or an object with the same attributes).
+    after_step: None, or a hook run after every step (`ProgressStep`).
 
   Raises:
     UserError: for bad flags or data, and NonFiniteLossError when the loss
@@ -531,13 +556,13 @@ def train_from_flags(flags_obj):
     master = master or server.target
   _prepare_train_dir(flags_obj.train_dir)
   if flags_obj.task != 0:
-    return _train_in_dir(flags_obj, master)
+    return _train_in_dir(flags_obj, master, after_step)
   # Only the chief writes checkpoints, so only it holds the lock.
   with checkpoints.TrainDirLock(flags_obj.train_dir):
-    return _train_in_dir(flags_obj, master)
+    return _train_in_dir(flags_obj, master, after_step)
 
 
-def _train_in_dir(flags_obj, master):
+def _train_in_dir(flags_obj, master, after_step):
   """train_from_flags once train_dir is ready (and locked by the chief)."""
   # Only the chief's view counts: other workers follow the ps.
   saved_step = (_saved_global_step(flags_obj.train_dir)
@@ -561,7 +586,7 @@ def _train_in_dir(flags_obj, master):
   # eagerly and fail, so the whole process runs graph mode.
   tf.disable_eager_execution()
   with tf.Graph().as_default():
-    return _build_and_train(flags_obj, master)
+    return _build_and_train(flags_obj, master, after_step)
 
 
 def _memory_efficient_pipeline(pipeline, model_name):
@@ -671,7 +696,7 @@ def _wrapped_optimizer(flags_obj, learning_rate, moving_averages):
   return optimizer
 
 
-def _build_and_train(flags_obj, master):
+def _build_and_train(flags_obj, master, after_step):
   """Builds the graph in the default graph and runs slim.learning.train."""
   config = deployment_config_from_flags(flags_obj)
   pipeline = common_flags.build_pipeline(
@@ -723,23 +748,35 @@ def _build_and_train(flags_obj, master):
   init_fn = get_init_fn(flags_obj.checkpoint_path, flags_obj.train_dir,
                         flags_obj.checkpoint_exclude_scopes,
                         flags_obj.ignore_missing_vars)
+  # Relative names in the state file keep a copied or moved train_dir
+  # pointing at its own checkpoints.
+  saver = tf.train.Saver(save_relative_paths=True)
   step_fn = ProgressStep(learning_rate, images_per_step, num_samples,
                          flags_obj.max_number_of_steps,
-                         flags_obj.log_every_n_steps)
+                         flags_obj.log_every_n_steps, after_step=after_step,
+                         save_checkpoint=_checkpoint_saver(
+                             saver, flags_obj.train_dir))
   session_config = session_config_from_flags(flags_obj)
   if flags_obj.task == 0:
     check_resumable(flags_obj.train_dir, flags_obj.model_name)
   with _user_errors_from_training(flags_obj.train_dir):
     return _run_slim_training(flags_obj, master, train_op, step_fn, init_fn,
-                              optimizer, session_config)
+                              optimizer, session_config, saver)
+
+
+# The prefix the Supervisor saves under, so both saves rotate together.
+CHECKPOINT_BASENAME = 'model.ckpt'
+
+
+def _checkpoint_saver(saver, train_dir):
+  """`fn(session, step) -> path`: saves a checkpoint of `step` now."""
+  prefix = os.path.join(train_dir, CHECKPOINT_BASENAME)
+  return lambda session, step: saver.save(session, prefix, global_step=step)
 
 
 def _run_slim_training(flags_obj, master, train_op, step_fn, init_fn,
-                       optimizer, session_config):
+                       optimizer, session_config, saver):
   """slim.learning.train with the flags; finishes train_dir at the end."""
-  # Relative names in the state file keep a copied or moved train_dir
-  # pointing at its own checkpoints.
-  saver = tf.train.Saver(save_relative_paths=True)
   loss = slim.learning.train(
       train_op,
       logdir=flags_obj.train_dir,

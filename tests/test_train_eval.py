@@ -1,13 +1,10 @@
-"""deployment/train_eval.py: epoch schedule, log parsing, CSV, curves."""
+"""deployment/train_eval.py: epoch schedule, the evaluation hook, CSV, curves."""
 
-import io
-import sys
-
+import numpy as np
 import pytest
 
 from deployment import evaluation
 from deployment import train_eval
-from deployment import training
 
 
 @pytest.mark.parametrize('start, final, expected', [
@@ -23,34 +20,6 @@ def test_epoch_targets(start, final, expected):
 def test_steps_per_epoch_rounds_up():
   assert train_eval.steps_per_epoch(24, 8) == 3
   assert train_eval.steps_per_epoch(25, 8) == 4
-
-
-def test_flag_args_skip_none_and_spell_booleans_as_platforms_do():
-  assert train_eval.flag_args({'b': None, 'clone_on_cpu': True, 'a': 0.5}) == [
-      '--a=0.5', '--clone_on_cpu=True']
-
-
-def test_flag_value_reads_both_spellings():
-  assert train_eval.flag_value(['--num_clones=2'], 'num_clones') == '2'
-  assert train_eval.flag_value(['--num_clones', '3'], 'num_clones') == '3'
-  assert train_eval.flag_value(['--x=1'], 'num_clones', 1) == 1
-
-
-def test_train_log_keeps_the_last_progress_line():
-  step = training.ProgressStep(learning_rate=None, images_per_step=8,
-                               num_samples_per_epoch=24, max_number_of_steps=6)
-  log = train_eval.TrainLog()
-  for number, loss in ((1, 2.5), (2, 1.25)):
-    log('INFO:tensorflow:' + step.progress_line(number, loss, 0.1, 0.005, 0.1))
-  log('INFO:tensorflow:Saving checkpoint to path /tmp/model.ckpt')
-  assert (float(log.loss), float(log.lr)) == (1.25, 0.005)
-
-
-def test_eval_log_reads_the_printed_metric_lines():
-  log = train_eval.EvalLog()
-  log(evaluation.format_metric(evaluation.ACCURACY, 0.25) + '\n')
-  log('2017-12-1 23:03:04.327097: I logging_ops.cc:79] eval/Recall_5[1]\n')
-  assert log.metrics == {'accuracy': '0.25', 'recall_5': '1'}
 
 
 def test_csv_rows_append_and_curves_render(tmp_path):
@@ -71,13 +40,60 @@ def test_csv_rows_append_and_curves_render(tmp_path):
     assert png.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
-def test_run_streaming_copies_lines_live_and_returns_the_status():
-  out = io.StringIO()
-  seen = []
-  status = train_eval.run_streaming(
-      [sys.executable, '-c',
-       'import sys; print("one"); sys.stderr.write("two\\n"); sys.exit(3)'],
-      seen.append, out)
-  assert status == 3
-  assert sorted(seen) == ['one\n', 'two\n']
-  assert sorted(out.getvalue().splitlines()) == ['one', 'two']
+def _metrics(accuracy, recall_5=1.0):
+  return {evaluation.ACCURACY: np.float32(accuracy),
+          evaluation.RECALL_5: np.float32(recall_5)}
+
+
+def test_recorder_writes_a_row_the_curves_and_one_log_line(tmp_path, capsys):
+  recorder = train_eval.Recorder(str(tmp_path), images_per_step=8,
+                                 num_train_samples=24, title='lenet')
+  assert recorder.recorded_steps() == set()
+  row = recorder.record(3, _metrics(0.25), loss=2.5, learning_rate=0.01,
+                        seconds=1.25)
+  assert row['accuracy'] == '0.25' and row['epoch'] == '1.000'
+  assert recorder.recorded_steps() == {3}
+  out = capsys.readouterr().out
+  assert out.startswith('train_eval: step 3 (epoch 1.000): accuracy 0.25, '
+                        'recall_5 1, evaluated in 1.2 s; curves in ')
+  with open(recorder.png_path, 'rb') as png:
+    assert png.read(4) == b'\x89PNG'
+
+
+class FakeEvaluation(object):
+  """Records what was saved and evaluated; accuracy grows with the step."""
+
+  def __init__(self):
+    self.saved = []
+    self.evaluated = []
+
+  def save(self, step):
+    self.saved.append(step)
+    return '/train/model.ckpt-%d' % step
+
+  def __call__(self, checkpoint):
+    self.evaluated.append(checkpoint)
+    step = int(checkpoint.rsplit('-', 1)[1])
+    return evaluation.EvalResult(checkpoint, step, _metrics(step / 10.0), 1)
+
+
+def test_hook_saves_and_evaluates_only_at_the_epoch_ends(tmp_path):
+  fake = FakeEvaluation()
+  recorder = train_eval.Recorder(str(tmp_path), 8, 24)
+  hook = train_eval.EvaluateAtEpochEnds([3, 6, 7], fake, recorder)
+  for step in range(1, 8):
+    hook(step, 2.0 / step, 0.1, lambda step=step: fake.save(step))
+  assert fake.saved == [3, 6, 7]
+  assert fake.evaluated == ['/train/model.ckpt-3', '/train/model.ckpt-6',
+                            '/train/model.ckpt-7']
+  rows = train_eval.read_rows(recorder.csv_path)
+  assert [(r['step'], r['accuracy']) for r in rows] == [
+      (3.0, pytest.approx(0.3)), (6.0, pytest.approx(0.6)),
+      (7.0, pytest.approx(0.7))]
+  assert rows[0]['loss'] == pytest.approx(2.0 / 3)
+
+
+@pytest.mark.parametrize('step, expected', [
+    (0, False), (3, True), (4, False), (6, True), (7, True)])
+def test_is_epoch_end(step, expected):
+  assert train_eval.is_epoch_end(step, 3, 7) == expected

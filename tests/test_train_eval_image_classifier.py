@@ -80,3 +80,63 @@ def test_missing_dataset_dir_is_one_line(tmp_path):
   assert result.returncode == 1
   assert re.search(r'^ERROR: .*no', result.stdout, re.M), result.stdout
   assert 'Traceback' not in result.stdout
+
+
+def _course_command(data_dir, out, epochs=2):
+  return [sys.executable, '-u', SCRIPT, '--dataset_name=quiz',
+          '--dataset_dir=%s' % data_dir, '--model_name=lenet',
+          '--train_dir=%s' % (out / 'ckpt'), '--eval_dir=%s' % (out / 'eval'),
+          '--learning_rate=0.001', '--optimizer=rmsprop',
+          '--learning_rate_decay_type=fixed', '--clone_on_cpu=True',
+          '--batch_size=8', '--epochs=%d' % epochs, '--log_every_n_steps=1']
+
+
+def _run_until_line(command, pattern, timeout=300):
+  """Starts `command`, SIGKILLs it at the first output line matching."""
+  process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT,
+                             universal_newlines=True, start_new_session=True)
+  lines = []
+  try:
+    for line in process.stdout:
+      lines.append(line)
+      if re.search(pattern, line):
+        os.killpg(process.pid, 9)
+        break
+  finally:
+    process.stdout.close()
+    process.wait(timeout=timeout)
+  return ''.join(lines), process.returncode
+
+
+def test_one_process_keeps_training_and_resumes_after_kill_9(tmp_path):
+  """Killed between epoch 1's save and its evaluation, then rerun: epoch 1
+  is evaluated first, training goes on from step 3, one row per epoch."""
+  data_dir = tmp_path / 'quiz'
+  helpers.write_dataset(str(data_dir))
+  command = _course_command(data_dir, tmp_path)
+  first_log, status = _run_until_line(command,
+                                      r'Starting evaluation of .*ckpt-3\b')
+  assert status == -9, first_log[-2000:]
+  assert not os.path.exists(str(tmp_path / 'eval' / train_eval.CSV_NAME))
+
+  result = subprocess.run(command, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True,
+                          timeout=400)
+  assert result.returncode == 0, result.stdout[-3000:]
+  log = result.stdout
+  assert 'starting at step 3' in log
+  assert [int(s) for s in re.findall(r'global step (\d+): loss', log)] == [
+      4, 5, 6]
+  evaluated = re.findall(r'Starting evaluation of \S+ckpt-(\d+)', log)
+  assert evaluated == ['3', '6']
+  # Both evaluations ran in this one process, the second between steps.
+  assert log.index('ckpt-3 (global step 3)') < log.index('global step 4:')
+  assert log.count('train_eval: step') == 2
+  with open(str(tmp_path / 'eval' / train_eval.CSV_NAME)) as handle:
+    rows = list(csv.DictReader(handle))
+  assert [(r['step'], r['epoch']) for r in rows] == [('3', '1.000'),
+                                                     ('6', '2.000')]
+  printed = re.findall(r'^eval/Accuracy\[([0-9.e-]+)\]$', log, re.M)
+  assert [r['accuracy'] for r in rows] == printed
+  assert rows[0]['loss'] == '' and float(rows[1]['loss']) > 0

@@ -240,8 +240,8 @@ def test_mistyped_flag_is_refused_not_ignored(tmp_path):
                         capture_output=True, text=True, timeout=60)
   assert proc.returncode == 1
   assert 'Traceback' not in proc.stderr
-  assert re.search(r'^ERROR: unknown argument\(s\) --learning_rat=0.1',
-                   proc.stderr, re.MULTILINE), proc.stderr
+  assert re.search(r'^ERROR: unknown flag\(s\) --learning_rat=0.1 .*'
+                   r'--learning_rate', proc.stderr, re.MULTILINE), proc.stderr
 
 
 def test_mixed_precision_and_xla_train_on_cpu(dataset_dir, tmp_path):

@@ -292,6 +292,44 @@ def test_bfloat16_rewrite_changes_the_math_within_bfloat16_precision():
   assert difference.max() < 0.1 * scale, (difference.max(), scale)
 
 
+def test_after_step_hook_sees_each_step_and_is_left_out_of_the_rate():
+  """train_eval evaluates inside the hook; that time is not training time."""
+  now = [0.0]
+
+  def clock():
+    now[0] += 0.5  # each read 0.5 s later: a step costs 1 s
+    return now[0]
+
+  calls = []
+
+  def after_step(step, loss, learning_rate, save):
+    calls.append((step, loss, learning_rate, save()))
+    if step == 2:
+      now[0] += 100.0  # a long evaluation
+
+  step_fn = training.ProgressStep(
+      'lr', images_per_step=8, num_samples_per_epoch=80,
+      max_number_of_steps=4, log_every_n_steps=4, clock=clock,
+      after_step=after_step,
+      save_checkpoint=lambda sess, step: 'ckpt-%d' % step)
+  lines = []
+  original = tf.logging.info
+  tf.logging.info = lambda msg, *args: lines.append(msg % args)
+  sess = FakeSession()
+  try:
+    for _ in range(4):
+      step_fn(sess, 'train_op', 'global_step', {})
+  finally:
+    tf.logging.info = original
+  assert calls == [(step, 2.5, 0.1, 'ckpt-%d' % step) for step in (1, 2, 3, 4)]
+  last = training.PROGRESS_LINE_RE.match(lines[-1])
+  assert last.group('step') == '4'
+  # Window steps 2-4: 1 s of step each, plus the hook's first clock read
+  # (0.5 s); the 100 s evaluation is left out (with it: 24 / 104.5 s).
+  assert float(last.group('images_per_sec')) == pytest.approx(24 / 4.5,
+                                                              abs=0.05)
+
+
 def test_last_step_logs_even_off_the_logging_interval():
   step_fn = training.ProgressStep('lr', images_per_step=8,
                                   num_samples_per_epoch=80,
