@@ -28,6 +28,33 @@ DEFAULTS = dict(batch_size=16, image_size=224, num_classes=200, steps=10,
                 bfloat16=False)
 
 
+# The flags the benchmark scripts share: one help text each, the defaults
+# the script's own (`define_flags(batch_size=64, ...)`).
+SHARED_FLAGS = {
+    'model_name': ('string', 'Registered network (see nets_factory).'),
+    'batch_size': ('integer', 'Images per step.'),
+    'image_size': ('integer', 'Height and width of the input.'),
+    'channels': ('integer', 'Input channels: 1 (grayscale) or 3.'),
+    'num_classes': ('integer', 'Classes of the classifier.'),
+    'steps': ('integer', 'Timed steps.'),
+    'warmup': ('integer', 'Untimed steps first.'),
+}
+
+
+def define_flags(**defaults):
+  """Defines the shared flags named, each with the default given.
+
+  Raises:
+    KeyError: a name that is not in SHARED_FLAGS.
+  """
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  # The flags belong to the calling script, so that its --help lists them.
+  flags.disclaim_key_flags()
+  for name, default in defaults.items():
+    kind, help_text = SHARED_FLAGS[name]
+    getattr(flags, 'DEFINE_' + kind)(name, default, help_text)
+
+
 def run_isolated(spec, timeout=1800):
   """Runs one measurement in a new process; returns its result dict.
 
@@ -136,15 +163,21 @@ def _peak_rss_mb():
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _time_steps(run_step, spec):
-  for _ in range(spec['warmup']):
+def step_seconds(run_step, warmup, steps):
+  """Seconds each of `steps` calls of `run_step` took, after `warmup` more."""
+  for _ in range(warmup):
     run_step()
   times = []
-  for _ in range(spec['steps']):
+  for _ in range(steps):
     start = time.perf_counter()
     run_step()
     times.append(time.perf_counter() - start)
-  median = statistics.median(times)
+  return times
+
+
+def _time_steps(run_step, spec):
+  median = statistics.median(step_seconds(run_step, spec['warmup'],
+                                          spec['steps']))
   return dict(images_per_sec=spec['batch_size'] / median,
               step_ms=1000 * median, peak_rss_mb=_peak_rss_mb())
 

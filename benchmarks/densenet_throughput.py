@@ -10,7 +10,6 @@ statistics), not the input pipeline:
 
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -19,16 +18,14 @@ import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 import tf_slim as slim  # noqa: E402
 
+from benchmarks import benchmark_lib  # noqa: E402
 from nets import nets_factory  # noqa: E402
 
 flags = tf.app.flags
-flags.DEFINE_string('model_name', 'densenet_bc_mini', 'Registered network.')
-flags.DEFINE_integer('batch_size', 64, 'Images per step.')
-flags.DEFINE_integer('image_size', 28, 'Height and width.')
-flags.DEFINE_integer('channels', 1, '1 (grayscale) or 3.')
-flags.DEFINE_integer('num_classes', 10, 'Classes of the classifier.')
+benchmark_lib.define_flags(model_name='densenet_bc_mini', batch_size=64,
+                           image_size=28, channels=1, num_classes=10,
+                           steps=30)
 flags.DEFINE_integer('warmup_steps', 5, 'Untimed steps first.')
-flags.DEFINE_integer('steps', 30, 'Timed steps.')
 flags.DEFINE_integer('threads', 2, 'TensorFlow intra- and inter-op threads.')
 FLAGS = flags.FLAGS
 
@@ -61,12 +58,8 @@ def measure():
                           inter_op_parallelism_threads=FLAGS.threads)
   with tf.Session(config=config) as sess:
     sess.run(tf.global_variables_initializer())
-    for _ in range(FLAGS.warmup_steps):
-      sess.run(train_op)
-    start = time.time()
-    for _ in range(FLAGS.steps):
-      sess.run(train_op)
-    elapsed = time.time() - start
+    elapsed = sum(benchmark_lib.step_seconds(
+        lambda: sess.run(train_op), FLAGS.warmup_steps, FLAGS.steps))
   print('%s: %d trainable parameters, batch %d of %dx%dx%d, %d threads: '
         '%.1f images/sec (%.1f ms/step)' %
         (FLAGS.model_name, params, FLAGS.batch_size, FLAGS.image_size,

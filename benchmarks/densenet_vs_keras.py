@@ -46,14 +46,12 @@ from absl import flags  # noqa: E402
 
 import benchmark_lib  # noqa: E402
 
-flags.DEFINE_string('model_name', 'densenet121', 'Our registered network.')
+# Our network's; the Keras and torchvision rows are always DenseNet-121.
+benchmark_lib.define_flags(model_name='densenet121', image_size=224,
+                           num_classes=200, steps=10, warmup=3)
 flags.DEFINE_integer('train_batch_size', 16, 'Images per training step.')
 flags.DEFINE_integer('infer_batch_size', 32, 'Images per inference step.')
-flags.DEFINE_integer('image_size', 224, 'Height and width of the input.')
-flags.DEFINE_integer('num_classes', 200, 'Classes of the classifier.')
 flags.DEFINE_integer('rounds', 2, 'Alternating rounds; the best one counts.')
-flags.DEFINE_integer('steps', 10, 'Timed steps per measurement (median).')
-flags.DEFINE_integer('warmup', 3, 'Untimed steps first.')
 flags.DEFINE_bool('memory_efficient', True,
                   'Also measure our training with memory_efficient=True.')
 flags.DEFINE_bool('xla', False,

@@ -12,7 +12,6 @@ script runs it.
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -21,15 +20,15 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
+from benchmarks import benchmark_lib  # noqa: E402
 from datasets import dataset_factory  # noqa: E402
 from datasets import fake_data  # noqa: E402
 from datasets import input_pipeline  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 
-flags.DEFINE_integer('batch_size', 32, 'Images per batch.')
+benchmark_lib.define_flags(batch_size=32, image_size=224)
 flags.DEFINE_integer('num_batches', 50, 'Timed batches.')
 flags.DEFINE_integer('warmup_batches', 5, 'Untimed batches first.')
-flags.DEFINE_integer('image_size', 224, 'Output height and width.')
 flags.DEFINE_integer('source_size', 320, 'Side of the generated JPEGs.')
 flags.DEFINE_integer('num_images', 512, 'Generated training images.')
 flags.DEFINE_integer('num_readers', 4, 'Shards read at once.')
@@ -53,12 +52,9 @@ def images_per_second(dataset_dir):
     # Reduce on device so the figure is the reader's, not a host copy's.
     checksum = tf.reduce_sum(images)
     with tf.Session() as sess:
-      for _ in range(FLAGS.warmup_batches):
-        sess.run(checksum)
-      start = time.perf_counter()
-      for _ in range(FLAGS.num_batches):
-        sess.run(checksum)
-      elapsed = time.perf_counter() - start
+      elapsed = sum(benchmark_lib.step_seconds(
+          lambda: sess.run(checksum), FLAGS.warmup_batches,
+          FLAGS.num_batches))
   return FLAGS.num_batches * FLAGS.batch_size / elapsed
 
 

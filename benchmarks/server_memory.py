@@ -38,8 +38,10 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 from PIL import Image  # noqa: E402
 
-flags.DEFINE_string('model_name', 'lenet', 'Network to serve (fresh weights).')
-flags.DEFINE_integer('num_classes', 5, 'Classes of the exported network.')
+from benchmarks import benchmark_lib  # noqa: E402
+
+# The network served has fresh weights: memory does not depend on them.
+benchmark_lib.define_flags(model_name='lenet', num_classes=5)
 flags.DEFINE_integer('width', 4000, 'Width of the uploaded image.')
 flags.DEFINE_integer('height', 4000, 'Height of the uploaded image.')
 flags.DEFINE_integer('concurrency', 8, 'Clients uploading at once.')

@@ -40,7 +40,6 @@ import io
 import os
 import random
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -50,6 +49,7 @@ import tf_compat  # noqa: E402,F401
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 import common_flags  # noqa: E402
+from datasets import conversion_progress  # noqa: E402
 from datasets import convert_folder  # noqa: E402
 from datasets import dataset_utils  # noqa: E402
 from datasets import staged_output  # noqa: E402
@@ -69,22 +69,23 @@ SHUFFLE_SEED = 12345
 # here, so the repaired images lose as little as can be.
 JPEG_QUALITY = 100
 IMAGE_EXTENSIONS = ('.jpeg', '.jpg')
-PROGRESS_SECONDS = 30.0
 
 
-def _open_text(path, flag_name, what):
+def _numbered_lines(path, flag_name, what):
+  """[(line number, stripped line)] of the non-blank lines of `path`."""
   if not path or not os.path.isfile(path):
     raise UserError('--%s=%s: no such file; it should be %s' %
                     (flag_name, path, what))
   with open(path, encoding='utf-8') as f:
-    return f.read().splitlines()
+    return [(number, line.strip()) for number, line in enumerate(f, 1)
+            if line.strip()]
 
 
 def read_synsets(labels_file):
   """The synsets of --labels_file, one per line; label i+1 is line i."""
-  lines = _open_text(labels_file, 'labels_file',
-                     'the synset list, e.g. imagenet_lsvrc_2015_synsets.txt')
-  synsets = [line.strip() for line in lines if line.strip()]
+  synsets = [line for _, line in _numbered_lines(
+      labels_file, 'labels_file',
+      'the synset list, e.g. imagenet_lsvrc_2015_synsets.txt')]
   if not synsets:
     raise UserError('--labels_file=%s is empty; it should list one synset '
                     'per line' % labels_file)
@@ -100,12 +101,10 @@ def read_synsets(labels_file):
 def read_synset_texts(metadata_file, synsets):
   """{synset: human-readable name} for every synset of the labels file."""
   texts = {}
-  lines = _open_text(metadata_file, 'imagenet_metadata_file',
-                     'synset<TAB>name lines, e.g. imagenet_metadata.txt')
-  for line_number, line in enumerate(lines, 1):
-    if not line.strip():
-      continue
-    parts = line.strip().split('\t')
+  for line_number, line in _numbered_lines(
+      metadata_file, 'imagenet_metadata_file',
+      'synset<TAB>name lines, e.g. imagenet_metadata.txt'):
+    parts = line.split('\t')
     if len(parts) != 2:
       raise UserError('--imagenet_metadata_file=%s line %d is %r; every line '
                       'must be synset<TAB>name' %
@@ -124,12 +123,10 @@ def read_bounding_boxes(bounding_box_file):
   if not bounding_box_file:
     return {}
   boxes = {}
-  lines = _open_text(bounding_box_file, 'bounding_box_file',
-                     'the CSV written by process_bounding_boxes.py')
-  for line_number, line in enumerate(lines, 1):
-    if not line.strip():
-      continue
-    parts = line.strip().split(',')
+  for line_number, line in _numbered_lines(
+      bounding_box_file, 'bounding_box_file',
+      'the CSV written by process_bounding_boxes.py'):
+    parts = line.split(',')
     try:
       if len(parts) != 5:
         raise ValueError('expected 5 fields')
@@ -241,37 +238,13 @@ def image_example(encoded, height, width, filename, label, synset, text,
   return example
 
 
-class Progress(object):
-  """Logs `done/total`, the rate and the time left, at most every 30 s."""
-
-  def __init__(self, split_name, total, log):
-    self.split_name, self.total, self.log = split_name, total, log
-    self.start = self.last_report = time.time()
-    self.done = 0
-
-  def add(self, count=1, force=False):
-    self.done += count
-    now = time.time()
-    if not force and now - self.last_report < PROGRESS_SECONDS:
-      return
-    self.last_report = now
-    rate = self.done / max(now - self.start, 1e-6)
-    left = (self.total - self.done) / rate if rate else 0
-    self.log('%s: %d/%d images (%.1f%%), %.1f images/s, ETA %s' %
-             (self.split_name, self.done, self.total,
-              100.0 * self.done / self.total, rate, _duration(left)))
-
-
-def _duration(seconds):
-  seconds = int(round(seconds))
-  return '%dh%02dm%02ds' % (seconds // 3600, seconds // 60 % 60, seconds % 60)
-
-
 def write_split(staging_dir, split_name, files, num_shards, context, executor,
-                log):
-  """Writes one split's shards into `staging_dir`; returns the record count."""
+                log, progress):
+  """Writes one split's shards into `staging_dir`; returns the record count.
+
+  `progress` (a `ConversionProgress`) counts every image written.
+  """
   ranges = dataset_utils.shard_ranges(len(files), num_shards)
-  progress = Progress(split_name, len(files), log)
   for shard_id, (start, end) in enumerate(ranges):
     name = '%s-%05d-of-%05d' % (split_name, shard_id, len(ranges))
     shard_files = files[start:end]
@@ -286,9 +259,8 @@ def write_split(staging_dir, split_name, files, num_shards, context, executor,
                                 synset, context['texts'][synset],
                                 context['boxes'].get(filename, ()))
         writer.write(example.SerializeToString())
-        progress.add()
+        progress.step()
     log('Wrote %s (%d images)' % (name, end - start))
-  progress.add(0, force=True)
   return len(files)
 
 
@@ -298,22 +270,9 @@ def _check_positive(**values):
       raise UserError('--%s must be at least 1, got %s' % (name, value))
 
 
-def build(output_directory, train_directory=None, validation_directory=None,
-          train_shards=1024, validation_shards=128, num_threads=8,
-          labels_file=DEFAULT_LABELS_FILE,
-          imagenet_metadata_file=DEFAULT_METADATA_FILE,
-          bounding_box_file=None, overwrite=False, log=print):
-  """Converts the split directories given into `output_directory`.
-
-  Every input is checked before the first shard is written; the shards,
-  labels.txt and imagenet_metadata.json appear together at the end.
-
-  Returns:
-    {split name: records written}.
-
-  Raises:
-    UserError: with one line naming the flag or file to fix.
-  """
+def _wanted_splits(output_directory, train_directory, validation_directory,
+                   train_shards, validation_shards, num_threads):
+  """[(split name, directory, shards)] to build; checks the numbers."""
   if not output_directory:
     raise UserError('--output_directory is required: where the shards go')
   _check_positive(train_shards=train_shards,
@@ -324,33 +283,68 @@ def build(output_directory, train_directory=None, validation_directory=None,
   if not wanted:
     raise UserError('pass --train_directory and/or --validation_directory: '
                     'the folders of <synset>/*.JPEG images to convert')
+  return wanted
+
+
+def _write_splits(staging_dir, wanted, split_files, context, num_threads,
+                  log):
+  """Writes every wanted split; returns {split name: records written}."""
+  # One count over all splits: the ETA is the whole build's.
+  progress = conversion_progress.ConversionProgress(
+      sum(len(files) for files in split_files.values()), log)
+  sizes = {}
+  with concurrent.futures.ThreadPoolExecutor(num_threads) as executor:
+    for split_name, directory, shards in wanted:
+      files = split_files[split_name]
+      with_boxes = sum(os.path.basename(path) in context['boxes']
+                       for path, _, _ in files)
+      log('Converting %d %s images of %d synsets from %s (%d with boxes)' %
+          (len(files), split_name, len({f[2] for f in files}), directory,
+           with_boxes))
+      sizes[split_name] = write_split(staging_dir, split_name, files, shards,
+                                      context, executor, log, progress)
+  return sizes
+
+
+def build(output_directory, train_directory=None, validation_directory=None,
+          train_shards=1024, validation_shards=128, num_threads=8,
+          labels_file=DEFAULT_LABELS_FILE,
+          imagenet_metadata_file=DEFAULT_METADATA_FILE,
+          bounding_box_file=None, overwrite=False, log=print):
+  """Converts the split directories given into `output_directory`.
+
+  Every input is checked before the first shard is written; the shards,
+  labels.txt and imagenet_metadata.json appear together at the end. The
+  log shows `Converted N/M images (P%), R images/sec, ETA h:mm:ss` lines
+  over all the images of the build.
+
+  Returns:
+    {split name: records written}.
+
+  Raises:
+    UserError: with one line naming the flag or file to fix.
+  """
+  wanted = _wanted_splits(output_directory, train_directory,
+                          validation_directory, train_shards,
+                          validation_shards, num_threads)
   synsets = read_synsets(labels_file)
   context = {'texts': read_synset_texts(imagenet_metadata_file, synsets),
              'boxes': read_bounding_boxes(bounding_box_file)}
   split_files = {split_name: find_image_files(directory, synsets,
                                               split_name + '_directory')
                  for split_name, directory, _ in wanted}
-  sizes = {}
   try:
     with staged_output.StagedDataset(output_directory, DATASET_NAME,
-                                     overwrite) as staged, \
-        concurrent.futures.ThreadPoolExecutor(num_threads) as executor:
-      for split_name, directory, shards in wanted:
-        files = split_files[split_name]
-        with_boxes = sum(os.path.basename(path) in context['boxes']
-                         for path, _, _ in files)
-        log('Converting %d %s images of %d synsets from %s (%d with boxes)' %
-            (len(files), split_name, len({f[2] for f in files}), directory,
-             with_boxes))
-        sizes[split_name] = write_split(staged.path, split_name, files,
-                                        shards, context, executor, log)
+                                     overwrite) as staged:
+      sizes = _write_splits(staged.path, wanted, split_files, context,
+                            num_threads, log)
       _write_dataset_files(staged.path, output_directory, synsets,
                            context['texts'], sizes, labels_file,
                            bounding_box_file)
   except staged_output.ConversionError as error:
     raise UserError(str(error)) from error
-  log('Wrote ImageNet to %s: %s' % (output_directory, ', '.join(
-      '%s %d' % item for item in sorted(sizes.items()))))
+  log('Wrote ImageNet to %s: %s' % (output_directory,
+                                    dataset_utils.sizes_text(sizes)))
   return sizes
 
 
@@ -396,8 +390,7 @@ def define_flags():
                        '--output_directory.')
 
 
-def main(argv):
-  common_flags.reject_unknown_args(argv)
+def main(_):
   flags_obj = common_flags.flags.FLAGS
   build(flags_obj.output_directory,
         train_directory=flags_obj.train_directory,

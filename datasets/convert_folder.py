@@ -21,12 +21,12 @@ it is drawn before decoding, so a skipped file shrinks its own split.
 
 import collections
 import concurrent.futures
+import dataclasses
 import functools
 import io
 import math
 import os
 import random
-import time
 
 import numpy as np
 from PIL import Image
@@ -35,8 +35,8 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
 from datasets import dataset_utils
+from datasets import conversion_progress
 from datasets import staged_output
-from deployment import training
 
 DEFAULT_VALIDATION_FRACTION = 0.1
 DEFAULT_NUM_SHARDS = 5
@@ -246,42 +246,21 @@ def _load_or_reason(item, max_side):
     return path, label, None, str(error)
 
 
-class _Progress(object):
-  """Logs `done/total`, the rate and an ETA about every 5% of the images."""
-
-  def __init__(self, total, log, clock=time.time):
-    self._total = total
-    self._log = log
-    self._clock = clock
-    self._start = clock()
-    self._every = max(1, total // 20)
-    self.done = 0
-
-  def step(self):
-    self.done += 1
-    if self.done % self._every and self.done != self._total:
-      return
-    elapsed = max(self._clock() - self._start, 1e-6)
-    rate = self.done / elapsed
-    self._log('Converted %d/%d images (%d%%), %.1f images/sec, ETA %s' % (
-        self.done, self._total, 100 * self.done // max(1, self._total), rate,
-        training.format_eta((self._total - self.done) / rate)))
-
-
+@dataclasses.dataclass
 class _SplitWriter(object):
   """Writes the shards of every split; keeps what was stored and skipped."""
 
-  def __init__(self, staging_dir, dataset_name, num_shards, max_side,
-               executor, progress):
-    self.staging_dir = staging_dir
-    self.dataset_name = dataset_name
-    self.num_shards = num_shards
-    self.max_side = max_side
-    self.executor = executor
-    self.progress = progress
-    self.skipped = []
-    self.downsized = []           # (path, (width, height), (width, height))
-    self.per_class = collections.Counter()
+  staging_dir: str
+  dataset_name: str
+  num_shards: int
+  max_side: int
+  executor: concurrent.futures.Executor
+  progress: conversion_progress.ConversionProgress
+  skipped: list = dataclasses.field(default_factory=list)  # (path, reason)
+  # (path, (width, height) before, (width, height) stored)
+  downsized: list = dataclasses.field(default_factory=list)
+  per_class: collections.Counter = dataclasses.field(
+      default_factory=collections.Counter)
 
   def _store(self, writer, label, loaded):
     example = dataset_utils.image_to_tfexample(
@@ -348,7 +327,7 @@ def _log_summary(log, dataset_name, dataset_dir, splits_to_sizes, classes,
                  writer, report):
   log('Wrote %s to %s: %s; %d classes; skipped %d files (listed in %s).' %
       (dataset_name, dataset_dir,
-       ', '.join('%s %d' % item for item in sorted(splits_to_sizes.items())),
+       dataset_utils.sizes_text(splits_to_sizes),
        len(classes), len(writer.skipped), report))
 
 
@@ -360,6 +339,16 @@ def _planned_splits(files, validation_size, seed, log):
         % (validation_size, len(files)))
     del splits['validation']
   return splits
+
+
+def _write_splits(writer, splits, num_classes, source_dir, log):
+  """Writes every split, train first; returns {split: records written}."""
+  splits_to_sizes = {}
+  for split_name in sorted(splits, reverse=True):
+    log('Converting %d %s files of %d classes from %s' %
+        (len(splits[split_name]), split_name, num_classes, source_dir))
+    splits_to_sizes[split_name] = writer.write(split_name, splits[split_name])
+  return splits_to_sizes
 
 
 def convert_folder(source_dir, dataset_dir, dataset_name, validation_size=None,
@@ -390,22 +379,18 @@ def convert_folder(source_dir, dataset_dir, dataset_name, validation_size=None,
   nested = []
   files = list_files(source_dir, classes, nested)
   splits = _planned_splits(files, validation_size, seed, log)
-  splits_to_sizes = {}
   report_name = dataset_name + staged_output.REPORT_SUFFIX
   report = os.path.join(dataset_dir, report_name)
+  progress = conversion_progress.ConversionProgress(len(files), log)
   with staged_output.StagedDataset(dataset_dir, dataset_name,
                                    overwrite) as staged:
     with concurrent.futures.ThreadPoolExecutor(
         max_workers=min(4, os.cpu_count() or 1)) as executor:
       writer = _SplitWriter(staged.path, dataset_name,
                             num_shards or DEFAULT_NUM_SHARDS, max_image_side,
-                            executor, _Progress(len(files), log))
-      writer.skipped.extend(nested)
-      for split_name in sorted(splits, reverse=True):  # train first
-        log('Converting %d %s files of %d classes from %s' %
-            (len(splits[split_name]), split_name, len(classes), source_dir))
-        splits_to_sizes[split_name] = writer.write(split_name,
-                                                   splits[split_name])
+                            executor, progress, skipped=nested)
+      splits_to_sizes = _write_splits(writer, splits, len(classes),
+                                      source_dir, log)
     _log_skipped(log, writer)
     _check_every_class_stored(classes, writer.per_class, source_dir)
     dataset_utils.write_dataset_labels(dict(enumerate(classes)),

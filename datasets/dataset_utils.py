@@ -8,9 +8,16 @@ Covers the on-disk conventions of a converted dataset:
   * `<dataset_name>_metadata.json`, the split sizes and class count that let
     the reader use a dataset nobody wrote a module for;
   * shard file names;
-and the `slim.dataset.Dataset` every dataset module returns (`DatasetSpec`,
-`make_split`), which feeds both slim's `DatasetDataProvider` and the tf.data
-reader (`input_pipeline.py`).
+and the `slim.dataset.Dataset` every dataset module returns, which feeds
+both slim's `DatasetDataProvider` and the tf.data reader
+(`input_pipeline.py`). A dataset module only declares its facts:
+
+    SPEC = dataset_utils.DatasetSpec('flowers_%s_*.tfrecord',
+                                     {'train': 3320, 'validation': 350}, 5)
+    get_split = dataset_utils.split_getter('flowers', SPEC)
+
+and `make_split` builds every split from them, its decoder reading exactly
+the items the spec describes (`spec_decoder`).
 """
 
 import collections
@@ -287,6 +294,19 @@ def _check_metadata(metadata):
                      '%%' % pattern)
 
 
+def read_json(path):
+  """The JSON value in `path`, or None when there is no such file.
+
+  Raises:
+    ValueError: the file is not JSON.
+    OSError: it cannot be read.
+  """
+  if not os.path.isfile(path):
+    return None
+  with open(path, encoding='utf-8') as f:
+    return json.load(f)
+
+
 def read_metadata(dataset_dir, dataset_name):
   """Returns the metadata dict, or None when the dataset has no such file.
 
@@ -294,11 +314,10 @@ def read_metadata(dataset_dir, dataset_name):
     ValueError: the file exists but is not valid metadata.
   """
   path = metadata_path(dataset_dir, dataset_name)
-  if not os.path.isfile(path):
-    return None
   try:
-    with open(path, encoding='utf-8') as f:
-      metadata = json.load(f)
+    metadata = read_json(path)
+    if metadata is None:
+      return None
     sizes = {str(k): int(v) for k, v in metadata['splits_to_sizes'].items()}
     metadata['splits_to_sizes'] = sizes
     metadata['num_classes'] = int(metadata['num_classes'])
@@ -326,8 +345,18 @@ def shard_ranges(num_items, num_shards):
   return list(zip(bounds[:-1], bounds[1:]))
 
 
+def sizes_text(splits_to_sizes):
+  """'test 10000, train 60000': the split sizes for a summary line."""
+  return ', '.join('%s %d' % item for item in sorted(splits_to_sizes.items()))
+
+
 # ---------------------------------------------------------------------------
 # The dataset a module's `get_split` returns.
+
+IMAGE_AND_LABEL_ITEMS = {
+    'image': 'A color image of varying size.',
+    'label': 'The integer class id of the image.',
+}
 
 DatasetSpec = collections.namedtuple('DatasetSpec', [
     'file_pattern',           # with %s for the split name
@@ -337,12 +366,9 @@ DatasetSpec = collections.namedtuple('DatasetSpec', [
     'default_format',         # `image/format` when a record lacks it
     'class_names',            # used when labels.txt is absent; None = unnamed
     'items_to_descriptions',  # what DatasetDataProvider.get() can return
-])
-
-IMAGE_AND_LABEL_ITEMS = {
-    'image': 'A color image of varying size.',
-    'label': 'The integer class id of the image.',
-}
+    'image_shape',            # [h, w, c] when every image has it, else None
+    'missing_label',          # the label slim gives a record without one
+], defaults=(3, 'png', None, IMAGE_AND_LABEL_ITEMS, None, 0))
 
 
 def decode_image(encoded, channels):
@@ -399,29 +425,51 @@ class SplitDataset(slim.dataset.Dataset):
     return image, features['image/class/label']
 
 
-def image_label_decoder(default_format='png', channels=3, image_shape=None):
-  """slim's decoder of the `image` and `label` items of a classification set.
+_BOX_CORNERS = ['ymin', 'xmin', 'ymax', 'xmax']
 
-  Args:
-    default_format: `image/format` for records without one ('raw' makes
-      slim reshape the bytes, so only mnist-style records use it).
-    channels: channels slim decodes the image to.
-    image_shape: [height, width, channels] when every image has it
-      (cifar10, mnist); None for varying sizes.
+
+def _optional_item(item):
+  """(features, slim handler) of an item beyond `image` and `label`."""
+  tfexample = slim.tfexample_decoder
+  if item == 'label_text':
+    return ({'image/class/text': tf.FixedLenFeature([], tf.string,
+                                                    default_value='')},
+            tfexample.Tensor('image/class/text'))
+  if item == 'object/bbox':
+    return ({'image/object/bbox/' + corner: tf.VarLenFeature(tf.float32)
+             for corner in _BOX_CORNERS},
+            tfexample.BoundingBox(_BOX_CORNERS, 'image/object/bbox/'))
+  if item == 'object/label':
+    return ({'image/object/class/label': tf.VarLenFeature(tf.int64)},
+            tfexample.Tensor('image/object/class/label'))
+  raise ValueError('no record key holds the item %r' % item)
+
+
+def spec_decoder(spec):
+  """slim's decoder of exactly the items `spec` describes.
+
+  `image` and `label` are in every record; `label_text`, `object/bbox` and
+  `object/label` are read from the keys build_imagenet_data.py and the
+  Visual Wake Words converter write.
   """
   keys_to_features = {
       'image/encoded': tf.FixedLenFeature((), tf.string, default_value=''),
+      # 'raw' makes slim reshape the bytes (slim's original MNIST records).
       'image/format': tf.FixedLenFeature((), tf.string,
-                                         default_value=default_format),
+                                         default_value=spec.default_format),
       # Plain defaults, not tensors: the decoder may be built eagerly and
       # used in a graph (DatasetDataProvider) later.
-      'image/class/label': tf.FixedLenFeature([], tf.int64, default_value=0),
+      'image/class/label': tf.FixedLenFeature(
+          [], tf.int64, default_value=spec.missing_label),
   }
   items_to_handlers = {
-      'image': slim.tfexample_decoder.Image(shape=image_shape,
-                                            channels=channels),
+      'image': slim.tfexample_decoder.Image(shape=spec.image_shape,
+                                            channels=spec.channels),
       'label': slim.tfexample_decoder.Tensor('image/class/label'),
   }
+  for item in sorted(set(spec.items_to_descriptions) - {'image', 'label'}):
+    features, items_to_handlers[item] = _optional_item(item)
+    keys_to_features.update(features)
   return slim.tfexample_decoder.TFExampleDecoder(keys_to_features,
                                                  items_to_handlers)
 
@@ -436,15 +484,12 @@ def spec_with_metadata(dataset_dir, name, spec):
   metadata = read_metadata(dataset_dir, name)
   if metadata is None:
     return spec
-  return DatasetSpec(
-      file_pattern=metadata['file_pattern'],
-      splits_to_sizes=metadata['splits_to_sizes'],
-      num_classes=metadata['num_classes'],
-      channels=int(metadata['channels']),
-      default_format=spec.default_format if spec else 'png',
-      class_names=spec.class_names if spec else None,
-      items_to_descriptions=(spec.items_to_descriptions if spec
-                             else IMAGE_AND_LABEL_ITEMS))
+  # A folder dataset nobody wrote a module for has the defaults.
+  base = spec or DatasetSpec(None, None, None)
+  return base._replace(file_pattern=metadata['file_pattern'],
+                       splits_to_sizes=metadata['splits_to_sizes'],
+                       num_classes=metadata['num_classes'],
+                       channels=int(metadata['channels']))
 
 
 def _labels_to_names(dataset_dir, name, spec):
@@ -479,19 +524,21 @@ def finish_interrupted_conversion(dataset_dir, name):
 
 
 def make_split(name, spec, split_name, dataset_dir, file_pattern=None,
-               reader=None, decoder=None):
+               reader=None, labels_fallback=None):
   """The `SplitDataset` of one split; every `get_split` ends here.
 
   Args:
     name: the dataset name (its metadata file is `<name>_metadata.json`).
-    spec: the dataset's `DatasetSpec`, before any metadata file.
+    spec: the dataset's `DatasetSpec`, before any metadata file; None for a
+      dataset converted from a folder.
     split_name: one of the spec's splits.
     dataset_dir: the folder holding the shards; only written to finish a
       conversion that a kill stopped mid-swap.
     file_pattern: overrides the spec's; may hold %s for the split name and
       is relative to `dataset_dir`.
     reader: slim's reader class; default `tf.TFRecordReader`.
-    decoder: slim's decoder; default `image_label_decoder` of the spec.
+    labels_fallback: `fn(dataset_dir)` giving {id: name} or None, asked
+      when neither a labels file nor the spec names the classes.
 
   Raises:
     ValueError: one line naming the bad directory, split or pattern.
@@ -506,17 +553,57 @@ def make_split(name, spec, split_name, dataset_dir, file_pattern=None,
                      'split %r; valid splits: %s' %
                      (split_name, name, split_name,
                       ', '.join(sorted(spec.splits_to_sizes))))
+  labels_to_names = _labels_to_names(dataset_dir, name, spec)
+  if labels_to_names is None and labels_fallback is not None:
+    labels_to_names = labels_fallback(dataset_dir)
   return SplitDataset(
       data_sources=_data_sources(dataset_dir, file_pattern or spec.file_pattern,
                                  split_name),
       reader=reader or tf.TFRecordReader,
-      decoder=decoder or image_label_decoder(spec.default_format,
-                                             spec.channels),
+      decoder=spec_decoder(spec),
       num_samples=spec.splits_to_sizes[split_name],
       items_to_descriptions=spec.items_to_descriptions,
       num_classes=spec.num_classes,
-      labels_to_names=_labels_to_names(dataset_dir, name, spec),
+      labels_to_names=labels_to_names,
       name=name,
       split_name=split_name,
       channels=spec.channels,
       default_format=spec.default_format)
+
+
+_GET_SPLIT_DOC = """The %(name)s split `split_name`, a `slim.dataset.Dataset`.
+
+  Args:
+    split_name: %(splits)s.
+    dataset_dir: the folder holding the converted files (and labels.txt).
+    file_pattern: overrides `%(pattern)s` (%%s = split name).
+    reader: slim's reader class; default `tf.TFRecordReader`.
+
+  Raises:
+    ValueError: an unknown split, or no file matches.
+  """
+
+
+def split_getter(name, spec, labels_fallback=None):
+  """The `get_split` of a dataset module: slim's signature over `make_split`.
+
+      get_split = dataset_utils.split_getter(NAME, SPEC)
+      dataset = get_split('train', '/data/flowers')
+
+  Args:
+    name: the dataset name.
+    spec: its `DatasetSpec`.
+    labels_fallback: see `make_split`.
+
+  Returns:
+    `get_split(split_name, dataset_dir, file_pattern=None, reader=None)`.
+  """
+  def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
+    return make_split(name, spec, split_name, dataset_dir, file_pattern,
+                      reader, labels_fallback)
+
+  get_split.__qualname__ = 'get_split'
+  get_split.__doc__ = _GET_SPLIT_DOC % {
+      'name': name, 'pattern': spec.file_pattern,
+      'splits': ' or '.join(repr(split) for split in spec.splits_to_sizes)}
+  return get_split

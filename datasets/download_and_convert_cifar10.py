@@ -17,6 +17,7 @@ from PIL import Image
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
+from datasets import conversion_progress
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import sources
@@ -51,54 +52,66 @@ def read_batch(path):
   return images, labels
 
 
-def _batches_folder(source):
-  nested = os.path.join(source, BATCHES_FOLDER)
-  return nested if os.path.isdir(nested) else source
-
-
-def _unpacked_source(source_dir, work_dir, log):
-  """Returns the folder holding the batches, unpacking an archive if needed."""
-  if source_dir and os.path.isdir(source_dir):
-    return _batches_folder(source_dir)
-  archive = source_dir or sources.download(DATA_URL, work_dir, log)
-  sources.require_file(archive, 'CIFAR-10 archive (--source_dir)')
-  sources.extract_tar(archive, work_dir)
-  return _batches_folder(work_dir)
-
-
 def encode_png(pixels):
   buffer = io.BytesIO()
   Image.fromarray(pixels).save(buffer, format='PNG')
   return buffer.getvalue()
 
 
+def _read_splits(folder, log):
+  """{split: [(batch name, images, labels)]}, every batch read up front."""
+  splits = {}
+  for split_name, batch_names in sorted(SPLIT_BATCHES.items()):
+    splits[split_name] = []
+    for batch_name in batch_names:
+      images, labels = read_batch(os.path.join(folder, batch_name))
+      log('Read %s (%d images)' % (batch_name, len(images)))
+      splits[split_name].append((batch_name, images, labels))
+  return splits
+
+
+def _write_split(path, batches, progress):
+  """Writes one split's batches as PNG records; returns the record count."""
+  count = 0
+  with tf.io.TFRecordWriter(path) as writer:
+    for _, images, labels in batches:
+      for pixels, label in zip(images, labels):
+        writer.write(dataset_utils.image_to_tfexample(
+            encode_png(pixels), 'png', 32, 32,
+            int(label)).SerializeToString())
+        progress.step()
+      count += len(images)
+  return count
+
+
 def convert(dataset_dir, source_dir=None, overwrite=False, log=print):
+  """Converts the CIFAR-10 batches into `dataset_dir`; returns the sizes.
+
+  Every batch is read (and checked) before the first record is written; the
+  log shows `Converted N/M images ... ETA` lines while the PNGs are made.
+  """
   spec = dataset_factory.SPECS['cifar10']
   work_dir = os.path.join(dataset_dir, '.cifar10-download')
   splits_to_sizes = {}
   with staged_output.StagedDataset(dataset_dir, 'cifar10',
                                    overwrite) as staged:
-    folder = _unpacked_source(source_dir, work_dir, log)
-    for split_name, batch_names in sorted(SPLIT_BATCHES.items()):
-      path = os.path.join(staged.path, spec.file_pattern % split_name)
-      count = 0
-      with tf.io.TFRecordWriter(path) as writer:
-        for batch_name in batch_names:
-          images, labels = read_batch(os.path.join(folder, batch_name))
-          log('Converting %s (%d images)' % (batch_name, len(images)))
-          for pixels, label in zip(images, labels):
-            writer.write(dataset_utils.image_to_tfexample(
-                encode_png(pixels), 'png', 32, 32,
-                int(label)).SerializeToString())
-          count += len(images)
-      splits_to_sizes[split_name] = count
+    folder = sources.unpacked_folder(source_dir, work_dir, DATA_URL,
+                                     BATCHES_FOLDER, 'CIFAR-10 archive', log)
+    splits = _read_splits(folder, log)
+    progress = conversion_progress.ConversionProgress(
+        sum(len(images) for batches in splits.values()
+            for _, images, _ in batches), log)
+    for split_name, batches in sorted(splits.items()):
+      splits_to_sizes[split_name] = _write_split(
+          os.path.join(staged.path, spec.file_pattern % split_name), batches,
+          progress)
     dataset_utils.write_dataset_labels(dict(enumerate(spec.class_names)),
                                        staged.path, dataset_dir, 'cifar10')
     dataset_utils.write_metadata(staged.path, 'cifar10', splits_to_sizes,
                                  spec.num_classes, spec.file_pattern)
   shutil.rmtree(work_dir, ignore_errors=True)
-  log('Wrote cifar10 to %s: %s.' % (dataset_dir, ', '.join(
-      '%s %d' % item for item in sorted(splits_to_sizes.items()))))
+  log('Wrote cifar10 to %s: %s.' % (dataset_dir,
+                                    dataset_utils.sizes_text(splits_to_sizes)))
   return splits_to_sizes
 
 
@@ -107,7 +120,5 @@ def run(dataset_dir):
 
   Does nothing when cifar10 is already in `dataset_dir`, as upstream.
   """
-  if staged_output.existing_dataset_files(dataset_dir, 'cifar10'):
-    print('Dataset files already exist. Exiting without re-creating them.')
-    return None
-  return convert(dataset_dir)
+  return staged_output.convert_unless_present(dataset_dir, 'cifar10', convert,
+                                              dataset_dir)

@@ -19,11 +19,6 @@ NUM_VALIDATION = 350
 NUM_SHARDS = 5
 
 
-def _photos_folder(source):
-  nested = os.path.join(source, PHOTOS_FOLDER)
-  return nested if os.path.isdir(nested) else source
-
-
 def convert(dataset_dir, source_dir=None, validation_size=None, seed=0,
             num_shards=None, overwrite=False, log=print):
   work_dir = os.path.join(dataset_dir, '.flowers-download')
@@ -33,13 +28,8 @@ def convert(dataset_dir, source_dir=None, validation_size=None, seed=0,
     raise staged_output.ConversionError(
         'Dataset flowers already exists in %s; pass --overwrite to replace '
         'it.' % dataset_dir)
-  if source_dir and os.path.isdir(source_dir):
-    folder = _photos_folder(source_dir)
-  else:
-    archive = source_dir or sources.download(DATA_URL, work_dir, log)
-    sources.require_file(archive, 'flowers archive (--source_dir)')
-    sources.extract_tar(archive, work_dir)
-    folder = _photos_folder(work_dir)
+  folder = sources.unpacked_folder(source_dir, work_dir, DATA_URL,
+                                   PHOTOS_FOLDER, 'flowers archive', log)
   result = convert_folder.convert_folder(
       folder, dataset_dir, 'flowers',
       validation_size=NUM_VALIDATION if validation_size is None
@@ -55,7 +45,5 @@ def run(dataset_dir):
 
   Does nothing when flowers is already in `dataset_dir`, as upstream.
   """
-  if staged_output.existing_dataset_files(dataset_dir, 'flowers'):
-    print('Dataset files already exist. Exiting without re-creating them.')
-    return None
-  return convert(dataset_dir)
+  return staged_output.convert_unless_present(dataset_dir, 'flowers', convert,
+                                              dataset_dir)

@@ -18,6 +18,7 @@ from PIL import Image
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
+from datasets import conversion_progress
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import sources
@@ -34,8 +35,8 @@ SPLIT_FILES = {
     'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
     'test': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
 }
-_IMAGES_MAGIC = 2051
-_LABELS_MAGIC = 2049
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
 
 
 def _open_idx(path):
@@ -71,13 +72,13 @@ def _read_idx(path, magic, header_dims):
 
 def read_images(path):
   """uint8 [N, rows, cols] from an idx3 file."""
-  (count, rows, cols), payload = _read_idx(path, _IMAGES_MAGIC, 3)
+  (count, rows, cols), payload = _read_idx(path, IMAGES_MAGIC, 3)
   return np.frombuffer(payload, np.uint8).reshape(count, rows, cols)
 
 
 def read_labels(path):
   """uint8 [N] from an idx1 file."""
-  (count,), payload = _read_idx(path, _LABELS_MAGIC, 1)
+  (count,), payload = _read_idx(path, LABELS_MAGIC, 1)
   return np.frombuffer(payload, np.uint8).reshape(count)
 
 
@@ -112,44 +113,59 @@ def encode_png(pixels):
   return buffer.getvalue()
 
 
-def _write_split(path, images, labels):
+def _write_split(path, images, labels, progress):
   height, width = images.shape[1:]
   with tf.io.TFRecordWriter(path) as writer:
     for pixels, label in zip(images, labels):
       example = dataset_utils.image_to_tfexample(
           encode_png(pixels), 'png', height, width, int(label))
       writer.write(example.SerializeToString())
+      progress.step()
+
+
+def _read_splits(source, num_classes):
+  """{split: (images, labels)} of every split, read and checked up front."""
+  splits = {}
+  for split_name, (images_name, labels_name) in sorted(SPLIT_FILES.items()):
+    images = read_images(_find_file(source, images_name))
+    labels = read_labels(_find_file(source, labels_name))
+    _check_split(source, split_name, images, labels, num_classes)
+    splits[split_name] = images, labels
+  return splits
 
 
 def convert(dataset_name, dataset_dir, source_dir=None, overwrite=False,
             log=print):
-  """Converts `dataset_name` ('mnist' or 'fashion_mnist') into dataset_dir."""
+  """Converts `dataset_name` ('mnist' or 'fashion_mnist') into dataset_dir.
+
+  Both splits are read and checked before the first record is written; the
+  log shows `Converted N/M images ... ETA` lines while the PNGs are made.
+  """
   spec = dataset_factory.SPECS[dataset_name]
   # Downloads stay there until the conversion succeeds, so a retry after a
   # failure does not fetch them again.
   download_dir = os.path.join(dataset_dir, '.%s-download' % dataset_name)
-  splits_to_sizes = {}
   with staged_output.StagedDataset(dataset_dir, dataset_name,
                                    overwrite) as staged:
     source = _locate_source(dataset_name, source_dir, download_dir, log)
-    for split_name, (images_name, labels_name) in sorted(
-        SPLIT_FILES.items()):
-      images = read_images(_find_file(source, images_name))
-      labels = read_labels(_find_file(source, labels_name))
-      _check_split(source, split_name, images, labels, spec.num_classes)
+    splits = _read_splits(source, spec.num_classes)
+    splits_to_sizes = {split_name: len(images)
+                       for split_name, (images, _) in splits.items()}
+    progress = conversion_progress.ConversionProgress(
+        sum(splits_to_sizes.values()), log)
+    for split_name, (images, labels) in sorted(splits.items()):
       log('Converting %d %s images from %s' % (len(images), split_name,
                                                source))
       _write_split(os.path.join(staged.path, spec.file_pattern % split_name),
-                   images, labels)
-      splits_to_sizes[split_name] = len(images)
+                   images, labels, progress)
     dataset_utils.write_dataset_labels(dict(enumerate(spec.class_names)),
                                        staged.path, dataset_dir, dataset_name)
     dataset_utils.write_metadata(staged.path, dataset_name, splits_to_sizes,
                                  spec.num_classes, spec.file_pattern,
                                  channels=1)
   shutil.rmtree(download_dir, ignore_errors=True)
-  log('Wrote %s to %s: %s.' % (dataset_name, dataset_dir, ', '.join(
-      '%s %d' % item for item in sorted(splits_to_sizes.items()))))
+  log('Wrote %s to %s: %s.' % (dataset_name, dataset_dir,
+                               dataset_utils.sizes_text(splits_to_sizes)))
   return splits_to_sizes
 
 
@@ -169,7 +185,6 @@ def run(dataset_dir, dataset_name='mnist'):
 
   Does nothing when the dataset is already in `dataset_dir`, as upstream.
   """
-  if staged_output.existing_dataset_files(dataset_dir, dataset_name):
-    print('Dataset files already exist. Exiting without re-creating them.')
-    return None
-  return convert(dataset_name, dataset_dir)
+  return staged_output.convert_unless_present(dataset_dir, dataset_name,
+                                              convert, dataset_name,
+                                              dataset_dir)

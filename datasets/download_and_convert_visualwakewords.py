@@ -34,6 +34,7 @@ from PIL import Image
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
+from datasets import conversion_progress
 from datasets import dataset_utils
 from datasets import staged_output
 from datasets import visualwakewords
@@ -183,8 +184,16 @@ def create_tf_example(image, annotations, image_dir):
 
 
 def create_tf_record_for_visualwakewords_dataset(vww_annotations, image_dir,
-                                                 output_path, num_shards):
+                                                 output_path, num_shards,
+                                                 log=None):
   """Writes `<output_path>-0000k-of-0000N`, images dealt round-robin.
+
+  Args:
+    vww_annotations: what `create_visual_wakeword_annotations` returns.
+    image_dir: the COCO folder of the split's images.
+    output_path: the shards' path before the `-0000k-of-0000N` suffix.
+    num_shards: how many shards (no more than images).
+    log: None, or where the `Converted N/M images ... ETA` lines go.
 
   Returns:
     (number of images, number labelled 1).
@@ -192,6 +201,8 @@ def create_tf_record_for_visualwakewords_dataset(vww_annotations, image_dir,
   images = vww_annotations['images']
   num_shards = max(1, min(num_shards, len(images)))  # no empty shards
   positives = 0
+  progress = conversion_progress.ConversionProgress(
+      len(images), log or (lambda _: None))
   with contextlib.ExitStack() as stack:
     writers = dataset_utils.open_sharded_output_tfrecords(stack, output_path,
                                                           num_shards)
@@ -200,6 +211,7 @@ def create_tf_record_for_visualwakewords_dataset(vww_annotations, image_dir,
       positives += annotations['label']
       writers[index % num_shards].write(create_tf_example(
           image, annotations, image_dir).SerializeToString())
+      progress.step()
   return len(images), positives
 
 
@@ -229,7 +241,7 @@ def _write_split(staged_dir, coco_dir, split_name, threshold, foreground,
   count, positives = create_tf_record_for_visualwakewords_dataset(
       vww, os.path.join(coco_dir, coco_split),
       os.path.join(staged_dir, '%s.record' % split_name),
-      num_shards or default_shards)
+      num_shards or default_shards, log)
   log('%s: %d images from %s, %d with a %s' %
       (split_name, count, coco_split, positives, foreground))
   return count
@@ -264,8 +276,8 @@ def convert(dataset_dir, source_dir=None,
         visualwakewords.SPEC.num_classes, visualwakewords.SPEC.file_pattern,
         small_object_area_threshold=small_object_area_threshold,
         foreground_class_of_interest=foreground_class_of_interest)
-  log('Wrote visualwakewords to %s: %s.' % (dataset_dir, ', '.join(
-      '%s %d' % item for item in sorted(splits_to_sizes.items()))))
+  log('Wrote visualwakewords to %s: %s.' % (
+      dataset_dir, dataset_utils.sizes_text(splits_to_sizes)))
   return splits_to_sizes
 
 
@@ -276,8 +288,6 @@ def run(dataset_dir,
 
   Does nothing when the dataset is already in `dataset_dir`, as upstream.
   """
-  if staged_output.existing_dataset_files(dataset_dir, visualwakewords.NAME):
-    print('Dataset files already exist. Exiting without re-creating them.')
-    return None
-  return convert(dataset_dir, None, small_object_area_threshold,
-                 foreground_class_of_interest)
+  return staged_output.convert_unless_present(
+      dataset_dir, visualwakewords.NAME, convert, dataset_dir, None,
+      small_object_area_threshold, foreground_class_of_interest)

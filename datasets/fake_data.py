@@ -3,12 +3,17 @@
     labels = fake_data.write_fake_dataset('/tmp/quiz', 'quiz', num_classes=5)
     dataset_factory.get_dataset('quiz', 'train', '/tmp/quiz').num_samples  # 40
 
+`write_idx_files` writes the published (Fashion-)MNIST files instead, the
+converter's input.
+
 Each class has its own colour and stripe frequency plus noise, so a small
 network can learn to tell them apart in a few hundred steps.
 """
 
+import gzip
 import io
 import os
+import struct
 
 import numpy as np
 from PIL import Image
@@ -18,6 +23,7 @@ import tensorflow.compat.v1 as tf
 
 from datasets import dataset_factory
 from datasets import dataset_utils
+from datasets import download_and_convert_mnist
 
 # The course's quiz converter stored this size whatever the image was.
 COURSE_QUIZ_STORED_SIZE = 320
@@ -121,3 +127,36 @@ def write_fake_dataset(dataset_dir, dataset_name='quiz', num_classes=5,
                                num_classes, file_pattern,
                                channels=image_shape[2], generated=True)
   return labels_to_names
+
+
+def _write_idx_gz(path, magic, array):
+  """One gzipped IDX file: magic, the dimensions, then the uint8 values."""
+  header = struct.pack('>%dI' % (1 + array.ndim), magic, *array.shape)
+  with gzip.open(path, 'wb') as f:
+    f.write(header + array.astype(np.uint8).tobytes())
+
+
+def write_idx_files(directory, splits_to_sizes, seed=0):
+  """Writes the four (Fashion-)MNIST IDX files of random 28x28 digits.
+
+  Args:
+    directory: an existing folder; the files get the published names.
+    splits_to_sizes: {'train': count, 'test': count}.
+    seed: numpy seed of the pixels and labels.
+
+  Returns:
+    {split: (images uint8 [N, 28, 28], labels [N])} as written.
+  """
+  rng = np.random.RandomState(seed)
+  written = {}
+  for split_name, (images_name, labels_name) in sorted(
+      download_and_convert_mnist.SPLIT_FILES.items()):
+    size = splits_to_sizes[split_name]
+    images = rng.randint(0, 256, (size, 28, 28)).astype(np.uint8)
+    labels = rng.randint(0, 10, size).astype(np.uint8)
+    _write_idx_gz(os.path.join(directory, images_name),
+                  download_and_convert_mnist.IMAGES_MAGIC, images)
+    _write_idx_gz(os.path.join(directory, labels_name),
+                  download_and_convert_mnist.LABELS_MAGIC, labels)
+    written[split_name] = images, labels
+  return written

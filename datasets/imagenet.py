@@ -17,20 +17,14 @@ import urllib.request
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from datasets import dataset_utils
 
 NAME = 'imagenet'
 SPLITS_TO_SIZES = {'train': 1281167, 'validation': 50000}
 SPEC = dataset_utils.DatasetSpec(
-    file_pattern='%s-*',
-    splits_to_sizes=SPLITS_TO_SIZES,
-    num_classes=1001,
-    channels=3,
-    default_format='jpeg',
-    class_names=None,
-    items_to_descriptions={
+    '%s-*', SPLITS_TO_SIZES, num_classes=1001, default_format='jpeg',
+    missing_label=-1, items_to_descriptions={
         'image': 'A color image of varying height and width.',
         'label': 'The label id of the image, integer between 0 and 999',
         'label_text': 'The text of the label.',
@@ -91,7 +85,12 @@ def create_readable_names_for_imagenet_labels():
 
 
 def _readable_names(dataset_dir):
-  """The names downloaded once and kept in labels.txt; None when offline."""
+  """The names downloaded once and kept in labels.txt.
+
+  None when `LOAD_READABLE_NAMES` is False or the names cannot be had.
+  """
+  if not LOAD_READABLE_NAMES:
+    return None
   try:
     labels_to_names = create_readable_names_for_imagenet_labels()
   except (urllib.error.URLError, OSError, ValueError) as error:
@@ -106,48 +105,7 @@ def _readable_names(dataset_dir):
   return labels_to_names
 
 
-def _decoder():
-  keys_to_features = {
-      'image/encoded': tf.FixedLenFeature((), tf.string, default_value=''),
-      'image/format': tf.FixedLenFeature((), tf.string, default_value='jpeg'),
-      'image/class/label': tf.FixedLenFeature([], tf.int64, default_value=-1),
-      'image/class/text': tf.FixedLenFeature([], tf.string, default_value=''),
-      'image/object/bbox/xmin': tf.VarLenFeature(tf.float32),
-      'image/object/bbox/ymin': tf.VarLenFeature(tf.float32),
-      'image/object/bbox/xmax': tf.VarLenFeature(tf.float32),
-      'image/object/bbox/ymax': tf.VarLenFeature(tf.float32),
-      'image/object/class/label': tf.VarLenFeature(tf.int64),
-  }
-  items_to_handlers = {
-      'image': slim.tfexample_decoder.Image('image/encoded', 'image/format'),
-      'label': slim.tfexample_decoder.Tensor('image/class/label'),
-      'label_text': slim.tfexample_decoder.Tensor('image/class/text'),
-      'object/bbox': slim.tfexample_decoder.BoundingBox(
-          ['ymin', 'xmin', 'ymax', 'xmax'], 'image/object/bbox/'),
-      'object/label': slim.tfexample_decoder.Tensor(
-          'image/object/class/label'),
-  }
-  return slim.tfexample_decoder.TFExampleDecoder(keys_to_features,
-                                                 items_to_handlers)
-
-
-def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
-  """Returns one split as a `slim.dataset.Dataset`.
-
-  Without labels.txt in `dataset_dir` the class names are downloaded once
-  (and cached there) while `LOAD_READABLE_NAMES` is True, as upstream.
-
-  Args:
-    split_name: 'train' or 'validation'.
-    dataset_dir: the folder holding the shards.
-    file_pattern: overrides `%s-*` (%s = split name).
-    reader: slim's reader class; default `tf.TFRecordReader`.
-
-  Raises:
-    ValueError: an unknown split, or no shard matches.
-  """
-  dataset = dataset_utils.make_split(NAME, SPEC, split_name, dataset_dir,
-                                     file_pattern, reader, _decoder())
-  if dataset.labels_to_names is None and LOAD_READABLE_NAMES:
-    dataset.labels_to_names = _readable_names(dataset_dir)
-  return dataset
+# Without labels.txt in the dataset folder the class names are downloaded
+# once (and cached there) while LOAD_READABLE_NAMES is True, as upstream.
+get_split = dataset_utils.split_getter(NAME, SPEC,
+                                       labels_fallback=_readable_names)

@@ -116,4 +116,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  common_flags.run_main(main)
+  common_flags.run_main(main, positional_args=True)

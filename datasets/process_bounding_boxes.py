@@ -169,4 +169,4 @@ if __name__ == '__main__':
   common_flags.flags.DEFINE_string(
       'output_file', None, 'Where the CSV goes (written whole at the end); '
       'stdout when unset.')
-  common_flags.run_main(main)
+  common_flags.run_main(main, positional_args=True)

@@ -59,3 +59,31 @@ def require_file(path, what):
   if not os.path.isfile(path):
     raise staged_output.ConversionError('%s not found: %s' % (what, path))
   return path
+
+
+def _inner_folder(folder, inner_name):
+  nested = os.path.join(folder, inner_name)
+  return nested if os.path.isdir(nested) else folder
+
+
+def unpacked_folder(source_dir, work_dir, url, inner_name, what, log=print):
+  """The folder of a dataset's files, from wherever `--source_dir` points.
+
+  Args:
+    source_dir: None (download `url`), the archive, the folder it unpacks
+      to (`inner_name`) or that folder's parent.
+    work_dir: where the download goes and the archive is unpacked.
+    url: the published archive.
+    inner_name: the folder the archive unpacks to ('flower_photos').
+    what: the archive in words, for the error when it is missing.
+    log: where the download lines go.
+
+  Raises:
+    staged_output.ConversionError: no such archive, or it cannot be had.
+  """
+  if source_dir and os.path.isdir(source_dir):
+    return _inner_folder(source_dir, inner_name)
+  archive = source_dir or download(url, work_dir, log)
+  require_file(archive, '%s (--source_dir)' % what)
+  extract_tar(archive, work_dir)
+  return _inner_folder(work_dir, inner_name)

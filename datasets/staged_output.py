@@ -72,6 +72,20 @@ def existing_dataset_files(dataset_dir, dataset_name):
   return sorted(files)
 
 
+def convert_unless_present(dataset_dir, dataset_name, convert, *args,
+                           **kwargs):
+  """slim's `run()`: `convert(*args, **kwargs)` unless the dataset is there.
+
+  Returns:
+    What `convert` returns; None, saying so as upstream, when `dataset_dir`
+    already holds `dataset_name`.
+  """
+  if existing_dataset_files(dataset_dir, dataset_name):
+    print('Dataset files already exist. Exiting without re-creating them.')
+    return None
+  return convert(*args, **kwargs)
+
+
 def _journal_path(dataset_dir, dataset_name):
   return os.path.join(dataset_dir, _JOURNAL % dataset_name)
 
@@ -128,11 +142,10 @@ def recover(dataset_dir, dataset_name):
     ConversionError: the journal is unreadable or the folder not writable.
   """
   path = _journal_path(dataset_dir, dataset_name)
-  if not os.path.isfile(path):
-    return False
   try:
-    with open(path, encoding='utf-8') as f:
-      journal = json.load(f)
+    journal = dataset_utils.read_json(path)
+    if journal is None:
+      return False
     _roll_forward(dataset_dir, journal)
     os.remove(path)
   except (OSError, ValueError, KeyError, TypeError) as error:

@@ -110,3 +110,25 @@ def test_failure_gives_the_exception_not_the_last_line(tmp_path):
       'Exception ignored in: <function error_handler at 0x7f>', '']))
   result = benchmark_lib.run_isolated(dict(kind='baseline', python=python))
   assert result['error'] == "ValueError: Unknown DenseNet stem 'x'"
+
+
+_SHARED_FLAGS_SCRIPT = '''
+import sys
+sys.path.insert(0, 'benchmarks')
+from absl import app, flags
+import benchmark_lib
+benchmark_lib.define_flags(batch_size=7, model_name='lenet')
+app.run(lambda _: print(flags.FLAGS.batch_size, flags.FLAGS.model_name))
+'''
+
+
+def test_shared_flags_take_the_scripts_defaults_and_show_in_its_help():
+  def run(*args):
+    return subprocess.run([sys.executable, '-c', _SHARED_FLAGS_SCRIPT] +
+                          list(args), cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+  assert run().stdout.split() == ['7', 'lenet']
+  assert run('--batch_size=3').stdout.split() == ['3', 'lenet']
+  help_text = run('--help').stdout
+  assert '--batch_size: Images per step.' in help_text
+  assert '--model_name:' in help_text and '--steps' not in help_text

@@ -4,6 +4,7 @@ import errno
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,10 +15,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 from PIL import Image
 
+from datasets import conversion_progress
 from datasets import convert_dataset
 from datasets import convert_folder
 from datasets import dataset_factory
 from datasets import dataset_utils
+from datasets import fake_data
 from datasets import staged_output
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -407,7 +410,7 @@ def test_script_prints_one_line_for_nan_validation_size(tmp_path):
       cwd=ROOT, capture_output=True, text=True, timeout=120)
   assert result.returncode == 1 and 'Traceback' not in result.stderr
   lines = [line for line in result.stderr.splitlines()
-           if line.startswith('download_and_convert_data.py:')]
+           if line.startswith('ERROR: ')]
   assert len(lines) == 1 and '--validation_size' in lines[0]
 
 
@@ -488,15 +491,78 @@ def test_large_images_are_downsized_and_logged(tmp_path):
                             log=QUIET)
 
 
+_PROGRESS_LINE = re.compile(
+    r'Converted (\d+)/(\d+) images \((\d+)%\), (\d+\.\d) images/sec, '
+    r'ETA (\d+:\d\d:\d\d)$')
+
+
+def progress_counts(logs, total):
+  """The counts of a conversion's `Converted N/M` lines, checked.
+
+  Every such line has the shared format and the total `total`; the counts
+  rise, and the last line says all of them, 100% and nothing left.
+  Shared with the ImageNet build's test.
+  """
+  matches = [_PROGRESS_LINE.match(line) for line in logs
+             if line.startswith('Converted ')]
+  assert matches and all(matches), logs
+  counts = [int(match.group(1)) for match in matches]
+  assert {int(match.group(2)) for match in matches} == {total}
+  assert counts == sorted(set(counts)) and counts[-1] == total
+  assert matches[-1].group(3, 5) == ('100', '0:00:00')
+  return counts
+
+
 def test_progress_lines_count_and_give_an_eta(tmp_path):
   source = _photo_folder(str(tmp_path / 'src'), per_class=3)
   logs = []
   convert_folder.convert_folder(source, str(tmp_path / 'out'), 'pets',
                                 validation_size=2, log=logs.append)
-  progress = [line for line in logs if line.startswith('Converted ')]
-  assert progress[-1].startswith('Converted 6/6 images (100%)')
-  assert len(progress) == 6 and all(' ETA ' in line for line in progress)
-  assert progress[-1].endswith('ETA 0:00:00')
+  assert progress_counts(logs, 6) == [1, 2, 3, 4, 5, 6]
+
+
+class _FakeClock(object):
+
+  def __init__(self):
+    self.now = 1000.0
+
+  def __call__(self):
+    return self.now
+
+
+def test_progress_every_5_percent_with_rate_and_eta():
+  clock, logs = _FakeClock(), []
+  progress = conversion_progress.ConversionProgress(200, logs.append, clock)
+  for _ in range(20):
+    clock.now += 0.5  # 2 images/sec
+    progress.step()
+  assert logs == ['Converted 10/200 images (5%), 2.0 images/sec, ETA 0:01:35',
+                  'Converted 20/200 images (10%), 2.0 images/sec, '
+                  'ETA 0:01:30']
+  progress.step(180)
+  assert progress_counts(logs, 200) == [10, 20, 200]
+
+
+def test_progress_line_at_least_every_30_seconds():
+  clock, logs = _FakeClock(), []
+  progress = conversion_progress.ConversionProgress(1000, logs.append, clock)
+  clock.now += 29
+  progress.step()
+  assert logs == []
+  clock.now += 1
+  progress.step()
+  assert logs == ['Converted 2/1000 images (0%), 0.1 images/sec, ETA 4:09:30']
+
+
+def test_fashion_mnist_conversion_logs_progress_to_100_percent(tmp_path):
+  source = tmp_path / 'idx'
+  source.mkdir()
+  fake_data.write_idx_files(str(source), {'train': 5, 'test': 3})
+  logs = []
+  sizes = convert_dataset.convert('fashion_mnist', str(tmp_path / 'out'),
+                                  source_dir=str(source), log=logs.append)
+  assert sizes == {'train': 5, 'test': 3}
+  assert progress_counts(logs, 8) == list(range(1, 9))
 
 
 def test_recovery_never_drops_the_old_files_when_staging_is_gone(tmp_path):

@@ -1,6 +1,7 @@
 """slim's dataset API: get_split modules, the factory, DatasetDataProvider."""
 
 import contextlib
+import inspect
 import os
 import subprocess
 import sys
@@ -67,6 +68,9 @@ def _provide(dataset, items, count):
 @pytest.mark.parametrize('name', sorted(UPSTREAM))
 def test_get_split_is_a_slim_dataset_with_upstream_facts(tmp_path, name):
   module, sizes, num_classes, items, train_file = UPSTREAM[name]
+  assert list(inspect.signature(module.get_split).parameters) == [
+      'split_name', 'dataset_dir', 'file_pattern', 'reader']
+  assert module.SPLITS_TO_SIZES == sizes
   (tmp_path / 'labels.txt').write_text('0:zero\n1:one\n')
   for split_name, size in sizes.items():
     stored_file = train_file.replace('train', split_name)
@@ -97,6 +101,17 @@ def test_factory_maps_every_module_and_specs_come_from_them():
   assert set(dataset_factory.datasets_map) == set(UPSTREAM)
   for name, module in dataset_factory.datasets_map.items():
     assert dataset_factory.SPECS[name] is module.SPEC
+
+
+def test_decoder_reads_the_described_items_and_refuses_unknown_ones():
+  spec = dataset_utils.DatasetSpec(
+      'x_%s', {'train': 1}, 2, items_to_descriptions=dict(
+          dataset_utils.IMAGE_AND_LABEL_ITEMS, **{'object/bbox': 'boxes'}))
+  assert set(dataset_utils.spec_decoder(spec).list_items()) == {
+      'image', 'label', 'object/bbox'}
+  with pytest.raises(ValueError, match="'mask'"):
+    dataset_utils.spec_decoder(spec._replace(
+        items_to_descriptions={'image': 'i', 'label': 'l', 'mask': 'm'}))
 
 
 def _flower_photos(root, per_class=2):

@@ -103,6 +103,9 @@ def test_mini_coco_converts_and_reads_back_through_get_split(tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert 'train.record-00000-of-00005' in os.listdir(out)
   assert 'val.record-00001-of-00002' in os.listdir(out)
+  for size in (5, 2):  # each split counts its own images to the end
+    assert ('Converted %d/%d images (100%%)' % (size, size)) in (
+        result.stdout + result.stderr)
   for split_name, count in (('train', 5), ('val', 2)):
     dataset = visualwakewords.get_split(split_name, out)
     assert isinstance(dataset, slim.dataset.Dataset)
@@ -143,7 +146,7 @@ def test_missing_annotations_file_is_one_line_and_writes_nothing(tmp_path):
   assert result.returncode == 1
   assert 'Traceback' not in result.stderr
   errors = [line for line in result.stderr.splitlines()
-            if line.startswith('download_and_convert_data.py:')]
+            if line.startswith('ERROR: ')]
   assert len(errors) == 1 and 'instances_val2014.json' in errors[0]
 
 
