@@ -30,9 +30,12 @@ Usage:
     logits, end_points = densenet.densenet121(images, num_classes=1000,
                                               is_training=False)
 
-For training with less memory, pass `memory_efficient=True` (recomputes the
-dense layers in the backward pass instead of keeping their activations; same
-variables, same gradients; figures in docs/performance.md).
+For training with less memory, pass `memory_efficient=True`: the dense
+layers, transitions and stem pooling are recomputed in the backward pass
+instead of keeping their activations (same variables, same gradients; figures
+in docs/performance.md). That machinery lives in
+nets/densenet_memory_efficient.py, which this module reaches only through
+`_builders` and imports only when asked.
 
 densenet121, densenet161 and densenet169 also take pudae's arguments in
 pudae's order, `(inputs, num_classes, data_format, is_training, reuse)`, and
@@ -41,7 +44,6 @@ their end points include pudae's '<scope>/logits' and 'predictions'
 """
 
 import collections
-import contextlib
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -150,14 +152,21 @@ def densenet_arg_scope(weight_decay=1e-4,
       return scope
 
 
-def _has_dropout(keep_prob):
+def has_dropout(keep_prob):
+  """Whether `dropout_keep_prob` asks for dropout (None and 1.0 do not)."""
   return keep_prob is not None and keep_prob < 1.0
 
 
-def _dropout(net, keep_prob):
-  if not _has_dropout(keep_prob):
+def dropout(net, keep_prob):
+  """slim.dropout, or `net` itself where `keep_prob` asks for none."""
+  if not has_dropout(keep_prob):
     return net
   return slim.dropout(net, keep_prob)
+
+
+def batch_norm_relu(inputs):
+  """ReLU(BatchNorm(inputs)), the pre-activation of every DenseNet conv."""
+  return slim.batch_norm(inputs, activation_fn=tf.nn.relu)
 
 
 def bn_relu_conv(inputs, num_outputs, kernel_size, dropout_keep_prob=None,
@@ -172,264 +181,118 @@ def bn_relu_conv(inputs, num_outputs, kernel_size, dropout_keep_prob=None,
     if pool_first:
       net = _average_pool(net)
     net = slim.conv2d(net, num_outputs, kernel_size)
-    return _dropout(net, dropout_keep_prob)
+    return dropout(net, dropout_keep_prob)
+
+
+def concat_features(features):
+  """The channel-wise concatenation [x_0, x_1, ...] of a list of maps."""
+  return tf.concat(features, axis=3) if len(features) > 1 else features[0]
+
+
+def dense_layer(features, growth_rate, bottleneck=True, dropout_keep_prob=None):
+  """H_l([x_0, ..., x_{l-1}]) in the caller's variable scope.
+
+  Args:
+    features: list of the block input and all earlier layers' outputs.
+    growth_rate: k, the number of feature maps this layer adds.
+    bottleneck: put a 1x1 conv with 4k outputs ('x1') before the 3x3 conv
+      ('x2').
+    dropout_keep_prob: dropout after each conv; None or 1.0 for none.
+
+  Returns:
+    The k new feature maps [batch, height, width, growth_rate].
+  """
+  net = concat_features(features)
+  if bottleneck:
+    net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob, scope='x1')
+  return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
 
 
 def conv_block(features, growth_rate, bottleneck=True, dropout_keep_prob=None,
-               memory_efficient=False, scope=None):
-  """One dense layer: sees every earlier feature map, returns k new ones.
+               scope=None):
+  """One dense layer (`dense_layer`) in its own variable scope.
 
   Args:
     features: list of the block input and all earlier layers' outputs.
     growth_rate: k, the number of feature maps this layer adds.
     bottleneck: put a 1x1 conv with 4k outputs before the 3x3 conv.
     dropout_keep_prob: dropout after each conv; None or 1.0 for none.
-    memory_efficient: recompute the layer in the backward pass instead of
-      keeping its activations (see `_memory_efficient_layer`). Same
-      variables and the same gradients; only with `bottleneck`.
     scope: variable scope, e.g. 'conv_block1'.
 
   Returns:
     The k new feature maps [batch, height, width, growth_rate].
   """
   with tf.variable_scope(scope, 'conv_block', features):
-    if bottleneck and memory_efficient:
-      return _memory_efficient_layer(features, growth_rate, dropout_keep_prob)
-    return _layer(features, growth_rate, bottleneck, dropout_keep_prob)
+    return dense_layer(features, growth_rate, bottleneck, dropout_keep_prob)
 
 
-def _layer(features, growth_rate, bottleneck=True, dropout_keep_prob=None):
-  """conv_block's body, in the caller's variable scope."""
-  net = _concat(features)
-  if bottleneck:
-    net = bn_relu_conv(net, 4 * growth_rate, 1, dropout_keep_prob, scope='x1')
-  return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
+# The two things memory-efficient training builds differently:
+#   add_layer(features, growth_rate, bottleneck, dropout_keep_prob, scope)
+#     adds one dense layer to a block: `features` with its maps appended;
+#   run(build, inputs) runs a deterministic piece of the stem or of a
+#     transition: build(inputs).
+# `_builders` picks the paper's plain ones below or, when asked, those of
+# nets/densenet_memory_efficient.py, which recompute in the backward pass.
+Builders = collections.namedtuple('Builders', ['add_layer', 'run'])
 
 
-def _memory_efficient_layer(features, growth_rate, dropout_keep_prob):
-  """conv_block's bottleneck layer with its activations recomputed.
+def _add_conv_block(features, growth_rate, bottleneck, dropout_keep_prob,
+                    scope):
+  return features + [conv_block(features, growth_rate, bottleneck,
+                                dropout_keep_prob, scope=scope)]
 
-  Without dropout the whole layer is recomputed in the backward pass, so it
-  keeps nothing but its k output maps (which later layers read anyway). With
-  dropout only concat-BN-ReLU-1x1 conv is: a recomputed dropout would draw
-  a different mask.
+
+def _run(build, inputs):
+  return build(inputs)
+
+
+_PAPER_BUILDERS = Builders(add_layer=_add_conv_block, run=_run)
+
+
+def _builders(memory_efficient):
+  """The model's one hook into nets/densenet_memory_efficient.py.
+
+  That module (the recomputation machinery) is imported only when asked for.
   """
-  if not _has_dropout(dropout_keep_prob):
-    return recompute_in_backward(
-        lambda inputs: _layer(inputs, growth_rate), features)
-
-  def bottleneck(inputs):
-    return bn_relu_conv(_concat(inputs), 4 * growth_rate, 1, scope='x1')
-
-  net = _dropout(recompute_in_backward(bottleneck, features),
-                 dropout_keep_prob)
-  return bn_relu_conv(net, growth_rate, 3, dropout_keep_prob, scope='x2')
-
-
-# While `recompute_in_backward` builds a segment: 'record' is the list the
-# forward pass's training-mode BatchNorm ops go to, 'replay' an iterator over
-# that list while the copy in the gradient function is built.
-_batch_norm_log = {'record': None, 'replay': None}
-
-
-@contextlib.contextmanager
-def _batch_norm_log_mode(record=None, replay=None):
-  saved = dict(_batch_norm_log)
-  _batch_norm_log.update(record=record, replay=replay)
-  try:
-    yield
-  finally:
-    _batch_norm_log.update(saved)
-
-
-def batch_norm_relu(inputs):
-  """ReLU(slim.batch_norm(inputs)), the pre-activation of every DenseNet conv.
-
-  In the copy that `recompute_in_backward` builds, a BatchNorm that the
-  forward pass ran in training mode is not run again but replayed with the
-  forward pass's batch statistics (`_replayed_batch_norm`): the same output
-  and gradient without a second pass over the data for the statistics.
-  """
-  replay = _batch_norm_log['replay']
-  forward_op = next(replay, None) if replay is not None else None
-  if forward_op is not None:
-    return tf.nn.relu(_replayed_batch_norm(inputs, forward_op))
-  net = slim.batch_norm(inputs, activation_fn=tf.nn.relu)
-  if _batch_norm_log['record'] is not None:
-    _batch_norm_log['record'].append(_training_batch_norm_op(net))
-  return net
-
-
-def _training_batch_norm_op(relu_output):
-  """The fused training-mode BatchNorm op under a ReLU, or None."""
-  if relu_output.op.type != 'Relu':
-    return None
-  op = relu_output.op.inputs[0].op
-  if op.type == 'FusedBatchNormV3' and op.get_attr('is_training'):
-    return op
-  return None
-
-
-def _replayed_batch_norm(inputs, forward_op):
-  """`forward_op` (a training-mode FusedBatchNormV3) again, on equal inputs.
-
-  Normalises with the forward pass's batch statistics, with the one-pass
-  inference kernel, and differentiates as TensorFlow differentiates
-  `forward_op` (`_replayed_batch_norm_grad`), so values and gradients are
-  those of the default path.
-  """
-  _, scale, offset = forward_op.inputs[:3]
-  batch_mean, batch_variance = forward_op.outputs[1:3]
-  # batch_variance carries Bessel's correction (it feeds the moving average);
-  # the forward pass divided by the uncorrected variance.
-  count = tf.cast(tf.size(inputs, out_type=tf.int64) //
-                  tf.size(batch_mean, out_type=tf.int64), tf.float32)
-  variance = batch_variance * (tf.maximum(count - 1.0, 1.0) / count)
-  # An override, not tf.custom_gradient: its IdentityN would keep grappler
-  # from fusing this BatchNorm with the ReLU after it.
-  with tf.get_default_graph().gradient_override_map(
-      {'FusedBatchNormV3': 'DenseNetReplayedBatchNorm'}):
-    return tf.raw_ops.FusedBatchNormV3(
-        x=inputs, scale=scale, offset=offset, mean=batch_mean,
-        variance=variance, epsilon=forward_op.get_attr('epsilon'),
-        data_format=forward_op.get_attr('data_format'), is_training=False)[0]
-
-
-@tf.RegisterGradient('DenseNetReplayedBatchNorm')
-def _replayed_batch_norm_grad(op, y_grad, *unused_statistics_grads):
-  """The training-mode BatchNorm gradient, from the forward op's statistics.
-
-  `op` is the replay; its `mean` input is the forward op's output, which
-  leads back to the forward op. In training mode x_grad already includes
-  the path through the batch statistics, so they get no gradient of their
-  own. The V2 kernel takes only the two per-channel reserve spaces. The
-  third, which V3 reads, can hold a workspace the size of the input (oneDNN
-  fusing BatchNorm and ReLU), and reading it here would keep it alive from
-  the forward pass on: DenseNet-BC-100 at batch 64 peaked at 1.68 GB with
-  V3 against 1.31 GB with V2.
-  """
-  forward_op = op.inputs[3].op
-  x_grad, scale_grad, offset_grad = tf.raw_ops.FusedBatchNormGradV2(
-      y_backprop=y_grad, x=op.inputs[0], scale=op.inputs[1],
-      reserve_space_1=forward_op.outputs[3],
-      reserve_space_2=forward_op.outputs[4], epsilon=op.get_attr('epsilon'),
-      data_format=op.get_attr('data_format'), is_training=True)[:3]
-  return x_grad, scale_grad, offset_grad, None, None
-
-
-def _concat(features):
-  return tf.concat(features, axis=3) if len(features) > 1 else features[0]
-
-
-@contextlib.contextmanager
-def _no_new_update_ops():
-  """Drops BatchNorm statistics updates registered inside the block.
-
-  The forward pass made the real updates; the recomputed copy's would run
-  the same update a second time if they reached tf.GraphKeys.UPDATE_OPS.
-  """
-  update_ops = tf.get_collection_ref(tf.GraphKeys.UPDATE_OPS)
-  num_before = len(update_ops)
-  yield
-  del update_ops[num_before:]
-
-
-def recompute_in_backward(build, inputs):
-  """Runs `build(inputs)` without keeping its activations for the backward.
-
-  The concatenation of a dense layer's inputs and its normalised copy grow
-  with every layer, so keeping them for the backward pass makes a dense
-  block's memory quadratic in its depth. Here the forward pass frees them as
-  soon as `build`'s output exists, and the gradient function builds them
-  again from the (kept) inputs, once the gradient of the output exists, and
-  differentiates that copy (Pleiss et al., "Memory-Efficient Implementation
-  of DenseNets", 2017). The copy reuses the variables, so checkpoints are
-  interchangeable with the default mode; in training its BatchNorms reuse
-  the forward pass's batch statistics (`batch_norm_relu`), so the values
-  and gradients are the same.
-
-  Args:
-    inputs: list of tensors (a dense layer's input feature maps).
-    build: function of a list like `inputs` returning one tensor; it may
-      create variables and BatchNorm updates (made once, in the forward
-      pass) but nothing random.
-
-  Returns:
-    build(inputs).
-  """
-  var_scope = tf.get_variable_scope()
-  # The gradient is built outside the network's arg scope (is_training,
-  # BatchNorm epsilon, ...); the copy must be built inside it.
-  layer_args = slim.current_arg_scope()
-
-  forward_batch_norms = []
-
-  @tf.custom_gradient
-  def recomputed_segment(*segment_inputs):
-    with _batch_norm_log_mode(record=forward_batch_norms):
-      output = build(list(segment_inputs))
-
-    def grad_fn(output_grad, variables=None):
-      # A data dependency on the incoming gradient (a control dependency
-      # could be pruned by graph rewrites) keeps the copy from being built
-      # during the forward pass, which would keep it alive after all. One
-      # input suffices: every recomputed op depends on all of them.
-      first = tf.reshape(output_grad, [-1])[0]
-      zero = tf.stop_gradient(
-          tf.where(tf.math.is_nan(first), first, tf.zeros_like(first)))
-      later_inputs = list(segment_inputs)
-      later_inputs[-1] += zero
-      with tf.variable_scope(var_scope, reuse=True), \
-          slim.arg_scope(layer_args), _no_new_update_ops(), \
-          _batch_norm_log_mode(replay=iter(forward_batch_norms)):
-        recomputed = build(later_inputs)
-      variables = list(variables or [])
-      # Partial derivatives: later inputs may be computed from earlier ones
-      # (a transition's inputs are a whole block), and those paths belong to
-      # the layers that made them, not to this segment.
-      grads = tf.gradients(recomputed, later_inputs + variables,
-                           grad_ys=output_grad, stop_gradients=later_inputs)
-      return grads[:len(segment_inputs)], grads[len(segment_inputs):]
-
-    return output, grad_fn
-
-  return recomputed_segment(*inputs)
+  if not memory_efficient:
+    return _PAPER_BUILDERS
+  # Here, not at the top: it imports this module, and plain networks never
+  # need it.
+  from nets import densenet_memory_efficient  # pylint: disable=g-import-not-at-top
+  return densenet_memory_efficient.BUILDERS
 
 
 def dense_block(inputs, num_layers, growth_rate, bottleneck=True,
                 dropout_keep_prob=None, memory_efficient=False, scope=None,
-                end_points=None, as_features=False):
-  """`num_layers` dense layers; returns their concatenation with `inputs`.
+                end_points=None):
+  """`num_layers` dense layers, each reading all earlier feature maps.
 
-  With `as_features` it returns the list [inputs, layer 1, ...] instead, for
-  a memory-efficient transition_block that concatenates them itself.
+  Args:
+    inputs: the block input x_0 [batch, height, width, channels].
+    num_layers: L, the number of dense layers.
+    growth_rate: k, the feature maps each layer adds.
+    bottleneck: 1x1 conv before each 3x3 conv ("B").
+    dropout_keep_prob: dropout after each conv; None or 1.0 for none.
+    memory_efficient: recompute the layers in the backward pass instead of
+      keeping their activations (nets/densenet_memory_efficient.py); only
+      with `bottleneck`, ignored without.
+    scope: variable scope, e.g. 'dense_block1'.
+    end_points: dict that gets every layer's output and the block's.
+
+  Returns:
+    The concatenation [x_0, x_1, ..., x_L], with channels + L * k channels.
   """
+  add_layer = _builders(memory_efficient and bottleneck).add_layer
   with tf.variable_scope(scope, 'dense_block', [inputs]) as sc:
     features = [inputs]
     for i in range(num_layers):
       name = 'conv_block%d' % (i + 1)
-      if memory_efficient and bottleneck:
-        features = _gradient_chain(features)
-      features.append(conv_block(features, growth_rate, bottleneck,
-                                 dropout_keep_prob, memory_efficient,
-                                 scope=name))
+      features = add_layer(features, growth_rate, bottleneck,
+                           dropout_keep_prob, name)
       _record(end_points, sc, name, features[-1])
     net = tf.concat(features, axis=3)
     _record(end_points, sc, None, net)
-    return features if as_features else net
-
-
-def _gradient_chain(features):
-  """The same tensors, passed through one identity op per dense layer.
-
-  Every later layer adds a partial gradient to each feature map. Left to
-  tf.gradients, a map's partials are all kept until the last of them exists
-  and then summed, which takes memory quadratic in the block depth. Reading
-  each layer's inputs from the previous layer's identity op gives every
-  partial a next hop where it is added at once, so at most one running sum
-  per map is alive. The forward pass copies nothing.
-  """
-  return list(tf.identity_n(features, name='gradient_chain'))
+    return net
 
 
 def transition_block(inputs, num_outputs, dropout_keep_prob=None,
@@ -442,25 +305,28 @@ def transition_block(inputs, num_outputs, dropout_keep_prob=None,
   transitions go from a tenth of its multiply-adds to a fortieth). Dropout
   does not commute with the pool, so with dropout the paper's order stays.
 
-  `inputs` is the dense block's output, or the list of its feature maps; with
-  a list and `memory_efficient`, the concat-BN-ReLU is recomputed in the
-  backward pass as in the dense layers (the block's full-width concatenation
-  and its normalised copy are the largest tensors a block leaves behind).
-  """
-  pool_first = not _has_dropout(dropout_keep_prob)
+  Args:
+    inputs: a dense block's output [batch, height, width, channels].
+    num_outputs: output channels (compression * channels).
+    dropout_keep_prob: dropout after the conv; None or 1.0 for none.
+    memory_efficient: recompute BN-ReLU-(pool-)conv in the backward pass,
+      from the feature maps the block concatenated.
+    scope: variable scope, e.g. 'transition_block1'.
 
-  def compress(features):
-    return bn_relu_conv(_concat(features), num_outputs, 1, scope='blk',
+  Returns:
+    [batch, height // 2, width // 2, num_outputs].
+  """
+  pool_first = not has_dropout(dropout_keep_prob)
+
+  def compress(net):
+    return bn_relu_conv(net, num_outputs, 1, scope='blk',
                         pool_first=pool_first)
 
   with tf.variable_scope(scope, 'transition_block', [inputs]):
-    if memory_efficient and isinstance(inputs, list):
-      net = recompute_in_backward(compress, inputs)
-    else:
-      net = compress(inputs if isinstance(inputs, list) else [inputs])
+    net = _builders(memory_efficient).run(compress, inputs)
     if pool_first:
       return net
-    return _average_pool(_dropout(net, dropout_keep_prob))
+    return _average_pool(dropout(net, dropout_keep_prob))
 
 
 def _average_pool(net):
@@ -469,6 +335,13 @@ def _average_pool(net):
 
 def _symmetric_pad(net, amount):
   return tf.pad(net, [[0, 0], [amount, amount], [amount, amount], [0, 0]])
+
+
+def _bn_relu_max_pool(net):
+  net = batch_norm_relu(net)
+  # Zero padding is neutral for a max pool after a ReLU.
+  return slim.max_pool2d(_symmetric_pad(net, 1), 3, stride=2,
+                         padding='VALID', scope='pool1')
 
 
 def stem(images, num_outputs, stem_type, end_points=None,
@@ -491,17 +364,7 @@ def stem(images, num_outputs, stem_type, end_points=None,
   _record(end_points, scope, 'conv1', net)
   if stem_type == 'cifar':
     return net
-
-  def bn_relu_pool(inputs):
-    net = batch_norm_relu(inputs[0])
-    # Zero padding is neutral for a max pool after a ReLU.
-    return slim.max_pool2d(_symmetric_pad(net, 1), 3, stride=2,
-                           padding='VALID', scope='pool1')
-
-  if memory_efficient:
-    net = recompute_in_backward(bn_relu_pool, [net])
-  else:
-    net = bn_relu_pool([net])
+  net = _builders(memory_efficient).run(_bn_relu_max_pool, net)
   _record(end_points, scope, 'pool1', net)
   return net
 
@@ -539,8 +402,9 @@ def densenet_from_config(images, config, num_classes, is_training=False,
     reuse: whether to reuse the variables of `scope`.
     memory_efficient: recompute every dense layer (the concat-BN-ReLU-1x1
       part only where dropout follows it), the transitions' concat-BN-ReLU
-      and the stem's BN-ReLU-pool in the backward pass instead of storing
-      their activations: training memory grows linearly instead of
+      and the stem's BN-ReLU-pool in the backward pass
+      (nets/densenet_memory_efficient.py) instead of storing their
+      activations: training memory grows linearly instead of
       quadratically with block depth, for some extra time. Same variables
       (checkpoints interchangeable) and gradients.
       Bottleneck ("B") networks only; the others ignore it.
@@ -587,13 +451,11 @@ def _blocks(images, config, dropout_keep_prob, memory_efficient, sc,
              memory_efficient)
   num_features = config.num_initial_features
   for i, num_layers in enumerate(config.block_layers):
-    last_block = i + 1 == len(config.block_layers)
     net = dense_block(net, num_layers, config.growth_rate, config.bottleneck,
                       dropout_keep_prob, memory_efficient,
-                      scope='dense_block%d' % (i + 1), end_points=end_points,
-                      as_features=memory_efficient and not last_block)
+                      scope='dense_block%d' % (i + 1), end_points=end_points)
     num_features += num_layers * config.growth_rate
-    if not last_block:
+    if i + 1 < len(config.block_layers):
       num_features = int(num_features * config.compression)
       net = transition_block(net, num_features, dropout_keep_prob,
                              memory_efficient,
@@ -656,6 +518,8 @@ def _named_network(name):
   return network
 
 
+# One line per CONFIGS row rather than a loop: each public name stays a
+# plain assignment that imports, linters and readers can find.
 densenet = _named_network('densenet')
 densenet121 = _named_network('densenet121')
 densenet161 = _named_network('densenet161')

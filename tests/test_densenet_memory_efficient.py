@@ -1,16 +1,22 @@
-"""nets/densenet.py memory-efficient mode: same variables, same gradients.
+"""memory_efficient=True (nets/densenet_memory_efficient.py): same variables,
+same gradients, and the model module free of the recomputation.
 
 Peak memory is measured in benchmarks/densenet_memory_sweep.py (each measurement in
 its own process); here we check the graph property that makes it low: no
 gradient op reads a dense layer's forward concatenation.
 """
 
+import inspect
+import sys
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+import nets
 from nets import densenet
+from nets import densenet_memory_efficient
 from nets import nets_factory
 
 # Two blocks of three bottleneck layers: concatenations of 2 to 4 inputs,
@@ -226,3 +232,81 @@ def test_train_flag_builds_memory_efficient_network():
     assert any('IdentityN_grad' in op.name for op in graph.get_operations())
   with pytest.raises(UserError, match='--memory_efficient.*lenet'):
     training._memory_efficient_pipeline(pipeline('lenet'), 'lenet')
+
+
+def test_model_module_builds_without_the_recomputation_module(monkeypatch):
+  """nets/densenet.py holds the model only: with the recomputation module
+  made unimportable, plain networks still build (training mode, dropout)
+  and only memory_efficient=True asks for it. None of the gradient
+  machinery is in the model's text."""
+  monkeypatch.delattr(nets, 'densenet_memory_efficient')
+  monkeypatch.setitem(sys.modules, 'nets.densenet_memory_efficient', None)
+  for config in (POOLED_STEM, WITH_DROPOUT):
+    with tf.Graph().as_default():
+      _build_small(False, True, config)
+  with tf.Graph().as_default(), pytest.raises(ImportError,
+                                              match='densenet_memory_eff'):
+    _build_small(True, True, POOLED_STEM)
+  source = inspect.getsource(densenet)
+  for machinery in ('custom_gradient', 'RegisterGradient', 'identity_n',
+                    'gradient_override_map', 'tf.gradients'):
+    assert machinery not in source, machinery
+
+
+def test_memory_efficient_networks_use_the_modules_hook(monkeypatch):
+  """memory_efficient=True builds through the module's BUILDERS: every
+  recomputed segment goes through its recompute_in_backward."""
+  segments = []
+  recompute = densenet_memory_efficient.recompute_in_backward
+
+  def counting_recompute(build, inputs):
+    segments.append(len(inputs))
+    return recompute(build, inputs)
+
+  monkeypatch.setattr(densenet_memory_efficient, 'recompute_in_backward',
+                      counting_recompute)
+  assert densenet._builders(True) is densenet_memory_efficient.BUILDERS
+  with tf.Graph().as_default():
+    _build_small(True, True, POOLED_STEM)
+  # The stem's conv output, then per block three layers reading 1, 2 and 3
+  # maps; the transition reads the first block's four maps.
+  assert segments == [1, 1, 2, 3, 4, 1, 2, 3]
+  del segments[:]
+  with tf.Graph().as_default():
+    _build_small(False, True, POOLED_STEM)
+  assert not segments
+
+
+def _block_and_transition(memory_efficient, values=None):
+  """dense_block, then transition_block on its output; (tensors, values)."""
+  with tf.Graph().as_default():
+    inputs = tf.constant(_images()[..., :2] * 3)
+    with slim.arg_scope(densenet.densenet_arg_scope()), slim.arg_scope(
+        [slim.batch_norm], is_training=True):
+      block = densenet.dense_block(inputs, 3, 4,
+                                   memory_efficient=memory_efficient,
+                                   scope='block')
+      transition = densenet.transition_block(
+          block, 5, memory_efficient=memory_efficient, scope='transition')
+    variables = tf.global_variables()
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      for variable in variables:
+        if values:
+          variable.load(values[variable.op.name], sess)
+      outputs = sess.run([block, transition])
+      values = {v.op.name: sess.run(v) for v in variables}
+  return (block, transition), outputs, values
+
+
+def test_blocks_take_and_return_one_tensor_in_both_modes():
+  (block, transition), expected, values = _block_and_transition(False)
+  (block_me, transition_me), actual, _ = _block_and_transition(True, values)
+  for tensors in ((block, transition), (block_me, transition_me)):
+    assert all(isinstance(tensor, tf.Tensor) for tensor in tensors)
+    # 2 input channels + 3 layers * k=4; the transition halves the size.
+    assert tensors[0].shape.as_list() == [4, 16, 16, 14]
+    assert tensors[1].shape.as_list() == [4, 8, 8, 5]
+  for plain, efficient in zip(expected, actual):
+    assert np.abs(plain).max() > 0
+    np.testing.assert_allclose(efficient, plain, rtol=1e-5, atol=1e-5)
