@@ -1,23 +1,31 @@
-"""Flags shared by the training and evaluation scripts, and what they build.
+"""Flags shared by the scripts, what they build, and every script's main.
 
 Both `train_image_classifier.py` and `eval_image_classifier.py` describe the
 data and the model with the same flags (slim's names and defaults), so they
-are defined once here. Defaults that differ between the scripts (the split,
-the batch size) are arguments of the `define_*` functions.
+are defined once here; export_inference_graph.py takes the subset that names
+a network and a dataset. A default that differs between the scripts (the
+split) is an argument of the `define_*` functions.
 
     common_flags.define_dataset_flags(default_split_name='train')
     common_flags.define_model_flags()
+    common_flags.require_positive('batch_size', 'max_number_of_steps')
     ...
     parts = common_flags.build_pipeline(FLAGS, is_training=True,
                                         image_size=FLAGS.train_image_size)
     images, labels = common_flags.make_batches(FLAGS, parts, is_training=True,
                                                batch_size=FLAGS.batch_size)
+    ...
+    if __name__ == '__main__':
+      common_flags.run_main(main)
 
-Bad input is reported through `UserError`; `run_main` turns it into one line
-on stderr and exit status 1 instead of a traceback.
+`run_main` is every script's entry point: an unknown flag, a value absl
+cannot parse or a validator refuses, and a `UserError` raised for bad input
+each end the script with one line on stderr and exit status 1 instead of a
+traceback.
 """
 
 import collections
+import difflib
 import os
 import sys
 
@@ -36,25 +44,40 @@ class UserError(Exception):
   """
 
 
+DATASET_DIR_HELP = ('The directory holding the dataset files. Only read, '
+                    'never written, so it may be read-only.')
+
+
 def define_dataset_flags(default_split_name='train'):
   """Defines the flags that pick and read a dataset."""
-  flags.DEFINE_string('dataset_name', 'imagenet',
-                      'The name of the dataset to load.')
+  define_dataset_name_flags(DATASET_DIR_HELP)
   flags.DEFINE_string('dataset_split_name', default_split_name,
                       'The name of the split to use (train, validation, '
                       'test, ...).')
-  flags.DEFINE_string('dataset_dir', None,
-                      'The directory holding the dataset files. Only read, '
-                      'never written, so it may be read-only.')
+  flags.DEFINE_integer('num_preprocessing_threads', 4,
+                       'The number of threads used to preprocess images.')
+  require_positive('num_preprocessing_threads')
+
+
+def define_dataset_name_flags(dataset_dir_help):
+  """Defines the flags that name a dataset and shift its labels.
+
+  Also what export_inference_graph.py takes to learn the classes a network
+  predicts, so both describe a dataset with the same flags.
+
+  Args:
+    dataset_dir_help: what the script reads from --dataset_dir.
+  """
+  flags.DEFINE_string('dataset_name', 'imagenet',
+                      'The name of the dataset (see dataset_factory, or your '
+                      'own converted folder\'s).')
+  flags.DEFINE_string('dataset_dir', None, dataset_dir_help)
   flags.DEFINE_integer('labels_offset', 0,
                        'An offset for the labels in the dataset. Use 1 for a '
                        'model trained without a background class on a '
                        'dataset that has one (ImageNet).')
-  flags.DEFINE_integer('num_preprocessing_threads', 4,
-                       'The number of threads used to preprocess images.')
 
 
-# export_inference_graph.py defines the same flag with the same help.
 PREPROCESSING_NAME_HELP = (
     'The preprocessing: inception, vgg, lenet, cifarnet or densenet_imagenet; '
     'None: the one registered for --model_name. Use the one the checkpoint '
@@ -70,11 +93,7 @@ PREPROCESSING_NAME_HELP = (
 
 def define_model_flags():
   """Defines the flags that pick the network and its preprocessing."""
-  flags.DEFINE_string('model_name', 'inception_v3',
-                      'The name of the architecture (see nets_factory).')
-  flags.DEFINE_string('preprocessing_name', None, PREPROCESSING_NAME_HELP)
-  flags.DEFINE_bool('use_grayscale', False,
-                    'Whether to convert input images to grayscale.')
+  define_network_flags()
   flags.DEFINE_float('moving_average_decay', None,
                      'The decay of the moving averages of the weights. If '
                      'None, no moving averages are used.')
@@ -87,6 +106,25 @@ def define_model_flags():
                        'image is repeated num_frames times on a new frames '
                        'axis (a still clip): enough to check a set-up or to '
                        'fine-tune on stills, not to learn motion.')
+  require_positive('num_frames')
+
+
+def define_network_flags(preprocessing_note=''):
+  """Defines the flags naming the network, its preprocessing and channels.
+
+  Shared with export_inference_graph.py, which builds the same network and
+  preprocessing into the graph it writes.
+
+  Args:
+    preprocessing_note: a sentence added to --preprocessing_name's help.
+  """
+  flags.DEFINE_string('model_name', 'inception_v3',
+                      'The name of the architecture (see nets_factory).')
+  flags.DEFINE_string('preprocessing_name', None,
+                      ' '.join(filter(None, (PREPROCESSING_NAME_HELP,
+                                             preprocessing_note))))
+  flags.DEFINE_bool('use_grayscale', False,
+                    'Whether to convert input images to grayscale.')
 
 
 Pipeline = collections.namedtuple(
@@ -225,14 +263,58 @@ def make_batches(flags_obj, pipeline, is_training, batch_size, num_readers=4,
 
 
 def reject_unknown_args(argv):
-  """tf.app.run lets unknown flags through; a typo must not pass silently."""
+  """What `run_main` now does for every script; kept for the callers left."""
   if len(argv) > 1:
     raise UserError('unknown argument(s) %s; see --help for the flags of %s' %
                     (' '.join(argv[1:]), argv[0]))
 
 
-def run_main(main):
-  """Runs `main(argv)` under absl, reporting UserError as one line, exit 1."""
+def require_positive(*flag_names):
+  """Makes absl refuse a value of 0 or below for each named flag.
+
+  The check runs when the command line is parsed, before `main`: with
+  `run_main`, `--batch_size=0` ends the script with the one line
+  `ERROR: flag --batch_size=0: must be at least 1` (a float flag: `must be
+  above 0`) and exit status 1. A flag left at None (an optional one) passes.
+  Assigning `FLAGS.<name>` later is checked too (absl raises
+  IllegalFlagValueError).
+
+  Args:
+    *flag_names: names of integer or float flags, already defined.
+  """
+  for name in flag_names:
+    if flags.FLAGS[name].flag_type() == 'float':
+      _register_check(name, lambda value: value > 0, 'must be above 0')
+    else:
+      require_at_least(1, name)
+
+
+def require_at_least(minimum, *flag_names):
+  """Like `require_positive`, for a lower bound other than 1 (e.g. 0)."""
+  for name in flag_names:
+    _register_check(name, lambda value: value >= minimum,
+                    'must be at least %s' % minimum)
+
+
+def _register_check(name, check, message):
+  flags.register_validator(name, lambda value: value is None or check(value),
+                           message=message)
+
+
+def run_main(main, positional_args=False):
+  """Runs `main(argv)` under absl: every script's one entry point.
+
+  Bad input ends the script with one `ERROR: ...` line on stderr and exit
+  status 1, never a traceback: a flag value absl cannot parse or a validator
+  refuses (`require_positive`), an unknown flag (a typo must not pass
+  silently), and a `UserError` raised by `main`.
+
+  Args:
+    main: the script's `main(argv)`.
+    positional_args: whether the script takes arguments that are not flags
+      (label_image.py's image paths); they reach `main` as `argv[1:]`.
+      Otherwise such an argument is refused like an unknown flag.
+  """
   show_flags_in_help(main.__module__)
 
   def guarded_main(argv):
@@ -242,11 +324,12 @@ def run_main(main):
     try:
       return main(argv)
     except UserError as error:
-      sys.stderr.write('ERROR: %s\n' % error)
-      sys.stderr.flush()
-      sys.exit(1)
+      _exit_with_error(_one_line(error))
 
-  absl_app.run(guarded_main, flags_parser=_parse_flags_in_one_line)
+  def parse(argv):
+    return _parse_flags_in_one_line(argv, positional_args)
+
+  absl_app.run(guarded_main, flags_parser=parse)
 
 
 def show_flags_in_help(module_name):
@@ -265,15 +348,52 @@ def show_flags_in_help(module_name):
     command.__doc__ = sys.modules[module_name].__doc__
 
 
-def _parse_flags_in_one_line(argv):
-  """Parses as `tf.app.run` does (unknown flags are left in argv), but a
-  value absl cannot parse (`--batch_size=abc`) is one line, not a traceback."""
+def _parse_flags_in_one_line(argv, positional_args):
+  """Parses the flags; returns argv[0] and the positional arguments.
+
+  Exits with one line for a value absl cannot parse (`--batch_size=abc`) or
+  a validator refuses, for an unknown flag and, unless `positional_args`,
+  for any argument that is not a flag.
+  """
   try:
-    return flags.FLAGS(argv, known_only=True)
-  except absl_flags.Error as error:
-    sys.stderr.write('ERROR: %s\n' % error)
-    sys.stderr.flush()
-    sys.exit(1)
+    rest = flags.FLAGS(argv, known_only=True)
+  except absl_flags.Error as error:  # one line per flag absl refused
+    _exit_with_error('; '.join(str(error).splitlines()))
+  unknown, positional = _split_unparsed(rest[1:])
+  script = os.path.basename(argv[0])
+  if unknown:
+    _exit_with_error('unknown flag(s) %s; see --help for the flags of %s' % (
+        ', '.join(_with_suggestion(arg) for arg in unknown), script))
+  if positional and not positional_args:
+    _exit_with_error('unexpected argument(s) %s: %s takes flags only; see '
+                     '--help' % (' '.join(positional), script))
+  return rest[:1] + positional
+
+
+def _split_unparsed(args):
+  """(unknown flags, positional arguments) absl left; `--` ends flags."""
+  unknown, positional = [], []
+  for index, arg in enumerate(args):
+    if arg == '--':
+      return unknown, positional + args[index + 1:]
+    if arg.startswith('-') and arg != '-':  # '-' names stdin, not a flag
+      unknown.append(arg)
+    else:
+      positional.append(arg)
+  return unknown, positional
+
+
+def _with_suggestion(arg):
+  """`--bacth_size=3` -> `--bacth_size=3 (did you mean --batch_size?)`."""
+  name = arg.lstrip('-').split('=', 1)[0]
+  close = difflib.get_close_matches(name, list(flags.FLAGS), n=1, cutoff=0.75)
+  return '%s (did you mean --%s?)' % (arg, close[0]) if close else arg
+
+
+def _exit_with_error(message):
+  sys.stderr.write('ERROR: %s\n' % message)
+  sys.stderr.flush()
+  sys.exit(1)
 
 
 def _one_line(error):

@@ -23,6 +23,7 @@ import os
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
+import common_flags
 from nets import densenet_keras_weights
 
 flags = tf.app.flags
@@ -42,41 +43,40 @@ FLAGS = flags.FLAGS
 
 
 def _check_flags():
-  """Returns a one-line complaint about the flags, or None."""
+  """Raises UserError, one line, for flags that cannot give a checkpoint."""
   if FLAGS.model_name not in densenet_keras_weights.KERAS_APPLICATIONS:
-    return '--model_name=%s: Keras only has ImageNet weights for %s' % (
-        FLAGS.model_name,
-        ', '.join(sorted(densenet_keras_weights.KERAS_APPLICATIONS)))
-  if not FLAGS.output_path:
-    return '--output_path is required (a checkpoint prefix to write)'
+    raise common_flags.UserError(
+        '--model_name=%s: Keras only has ImageNet weights for %s' % (
+            FLAGS.model_name,
+            ', '.join(sorted(densenet_keras_weights.KERAS_APPLICATIONS))))
+  common_flags.require_flag(FLAGS, 'output_path',
+                            'a checkpoint prefix to write')
   if (FLAGS.keras_weights != 'imagenet' and
       not os.path.isfile(FLAGS.keras_weights)):
-    return ('--keras_weights=%s: no such file; give the .h5 file Keras '
-            "downloaded or 'imagenet'" % FLAGS.keras_weights)
-  return None
+    raise common_flags.UserError(
+        '--keras_weights=%s: no such file; give the .h5 file Keras '
+        "downloaded or 'imagenet'" % FLAGS.keras_weights)
 
 
 def main(_):
-  problem = _check_flags()
-  if problem:
-    raise SystemExit('convert_keras_densenet: ' + problem)
+  _check_flags()
   output_dir = os.path.dirname(os.path.abspath(FLAGS.output_path))
   try:
     os.makedirs(output_dir, exist_ok=True)
   except OSError as error:
-    raise SystemExit('convert_keras_densenet: --output_path=%s: cannot '
-                     'create %s (%s)' % (FLAGS.output_path, output_dir,
-                                         error.strerror)) from error
+    raise common_flags.UserError(
+        '--output_path=%s: cannot create %s (%s)' % (
+            FLAGS.output_path, output_dir, error.strerror)) from error
   try:
     path = densenet_keras_weights.convert(FLAGS.model_name, FLAGS.output_path,
                                           FLAGS.keras_weights,
                                           FLAGS.input_preprocessing)
   except (OSError, ValueError) as error:  # unreadable or mismatched file
-    raise SystemExit('convert_keras_densenet: --keras_weights=%s: %s' %
-                     (FLAGS.keras_weights, error)) from error
+    raise common_flags.UserError('--keras_weights=%s: %s' % (
+        FLAGS.keras_weights, error)) from error
   print('Wrote %s (%s, %s input)' % (path, FLAGS.model_name,
                                      FLAGS.input_preprocessing))
 
 
 if __name__ == '__main__':
-  tf.app.run()
+  common_flags.run_main(main)

@@ -23,12 +23,10 @@ dataset by one with an empty split, and a run killed while swapping the files
 in is finished by the next run (or the next read).
 """
 
-import sys
-
 import tf_compat  # noqa: F401
-from absl import app
 from absl import flags
 
+import common_flags
 from datasets import convert_dataset
 from datasets import convert_folder
 from datasets import download_and_convert_visualwakewords
@@ -69,6 +67,7 @@ flags.DEFINE_string(
     'visualwakewords: the COCO category the classifier detects.')
 flags.DEFINE_boolean('overwrite', False,
                      'Replace an existing dataset of the same name.')
+common_flags.require_positive('num_shards', 'max_image_side')
 
 FLAGS = flags.FLAGS
 
@@ -97,10 +96,8 @@ def main(_):
   try:
     _convert()
   except staged_output.ConversionError as error:
-    print('download_and_convert_data.py: %s' % error, file=sys.stderr)
-    return 1
-  return 0
+    raise common_flags.UserError(error) from error
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common_flags.run_main(main)

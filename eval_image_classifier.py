@@ -55,14 +55,12 @@ common_flags.define_dataset_flags(default_split_name='test')
 common_flags.define_model_flags()
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 
+common_flags.require_positive('batch_size', 'max_num_batches',
+                              'eval_image_size', 'eval_timeout_secs',
+                              'max_number_of_steps')
+common_flags.require_at_least(0, 'eval_interval_secs')
+
 FLAGS = flags.FLAGS
-
-
-def check_positive(name):
-  value = getattr(FLAGS, name)
-  if value is not None and value <= 0:
-    raise common_flags.UserError('--%s=%s must be a positive number' %
-                                 (name, value))
 
 
 def checkpoint_dir_for_loop(path):
@@ -73,13 +71,7 @@ def checkpoint_dir_for_loop(path):
   return path
 
 
-def main(argv):
-  common_flags.reject_unknown_args(argv)
-  for name in ('batch_size', 'max_num_batches', 'eval_image_size',
-               'eval_timeout_secs', 'max_number_of_steps'):
-    check_positive(name)
-  if FLAGS.eval_interval_secs is not None and FLAGS.eval_interval_secs < 0:
-    raise common_flags.UserError('--eval_interval_secs must be 0 or more')
+def main(_):
   tf.logging.set_verbosity(tf.logging.INFO)
 
   pipeline = common_flags.build_pipeline(FLAGS, is_training=False,

@@ -38,8 +38,13 @@ import common_flags
 from deployment import inference
 
 flags = tf.app.flags
-flags.DEFINE_string('model_name', 'inception_v3',
-                    'The name of the architecture to save.')
+common_flags.define_network_flags(
+    preprocessing_note='The exported graph embeds it and records it in '
+    'inference_info.')
+common_flags.define_dataset_name_flags(
+    'Directory of the converted dataset: its labels.txt names the classes. '
+    'Optional for registered datasets.')
+flags.adopt_module_key_flags(common_flags)  # --help lists them too
 flags.DEFINE_boolean('is_training', False,
                      'Whether to save out a training-focused version of the '
                      'model.')
@@ -47,20 +52,7 @@ flags.DEFINE_integer('image_size', None,
                      'The image size to use; the network default if None.')
 flags.DEFINE_integer('batch_size', None,
                      'Batch size of the input placeholder; None = any.')
-flags.DEFINE_string('dataset_name', 'imagenet',
-                    'The dataset whose classes the network predicts.')
-flags.DEFINE_string('dataset_dir', '',
-                    'Directory of the converted dataset: its labels.txt '
-                    'names the classes. Optional for registered datasets.')
-flags.DEFINE_integer('labels_offset', 0,
-                     'An offset for the labels in the dataset (1 for a '
-                     'network without imagenet\'s background class).')
 flags.DEFINE_string('output_file', '', 'Where to save the resulting file.')
-flags.DEFINE_string('preprocessing_name', None,
-                    common_flags.PREPROCESSING_NAME_HELP + ' The exported '
-                    'graph embeds it and records it in inference_info.')
-flags.DEFINE_bool('use_grayscale', False,
-                  'Whether to convert input images to grayscale.')
 flags.DEFINE_bool('write_text_graphdef', False,
                   'Whether to write a text version of the GraphDef.')
 flags.DEFINE_string('checkpoint_path', '',
@@ -77,6 +69,8 @@ flags.DEFINE_bool('is_video_model', False,
 flags.DEFINE_integer('num_frames', None,
                      'Frames per clip of the input placeholder; required '
                      'with --is_video_model, ignored without it.')
+common_flags.require_positive('image_size', 'batch_size', 'top_k',
+                              'num_frames')
 FLAGS = flags.FLAGS
 
 
@@ -87,7 +81,7 @@ def _video_num_frames():
   if FLAGS.num_frames is None:
     raise common_flags.UserError('--is_video_model needs --num_frames=N, the '
                                  'frames per clip of the input')
-  return FLAGS.num_frames  # the export checks it is at least 1
+  return FLAGS.num_frames
 
 
 def main(_):

@@ -23,6 +23,7 @@ flags.DEFINE_string('labels', '', 'Labels file ("id:name" lines); optional.')
 flags.DEFINE_list('image', [], 'Image file(s), comma-separated; more may '
                   'follow the flags as arguments.')
 flags.DEFINE_integer('top_k', 5, 'How many classes to print per image.')
+common_flags.require_positive('top_k')
 FLAGS = flags.FLAGS
 
 
@@ -33,9 +34,6 @@ def main(argv):
   if not paths:
     raise common_flags.UserError('--image is required: pass one or more '
                                  'image files')
-  if FLAGS.top_k < 1:
-    raise common_flags.UserError('--top_k=%d must be at least 1' %
-                                 FLAGS.top_k)
   classifier = inference.Classifier(FLAGS.graph, FLAGS.labels or None)
   results = inference.classify_files(classifier, paths, FLAGS.top_k)
   for path, predictions in zip(paths, results):
@@ -46,4 +44,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  common_flags.run_main(main)
+  common_flags.run_main(main, positional_args=True)  # image paths

@@ -59,27 +59,18 @@ flags.DEFINE_integer('client_timeout_s', _DEFAULTS.timeout_s,
                      'A connection silent this many seconds is closed.')
 flags.DEFINE_integer('max_connections', _DEFAULTS.max_connections,
                      'Open connections; more wait to be accepted.')
+common_flags.require_positive('num_top_predictions', 'max_upload_mb',
+                              'max_megapixels', 'max_in_flight',
+                              'client_timeout_s', 'max_connections')
+common_flags.require_at_least(0, 'upload_quota_mb')
+flags.register_validator('port', lambda port: 0 <= port <= 65535,
+                         message='not a TCP port; pick one in 0..65535 (0: '
+                         'any free port)')
 FLAGS = flags.FLAGS
 
 
-def _at_least(name, minimum):
-  if getattr(FLAGS, name) < minimum:
-    raise common_flags.UserError('--%s must be at least %s, got %s' %
-                                 (name, minimum, getattr(FLAGS, name)))
-
-
 def limits_from_flags():
-  """The `serving.Limits` the flags ask for; UserError for a bad value."""
-  for name in ('num_top_predictions', 'max_upload_mb', 'max_in_flight',
-               'client_timeout_s', 'max_connections'):
-    _at_least(name, 1)
-  _at_least('upload_quota_mb', 0)
-  if FLAGS.max_megapixels <= 0:
-    raise common_flags.UserError('--max_megapixels must be above 0, got %s' %
-                                 FLAGS.max_megapixels)
-  if not 0 <= FLAGS.port <= 65535:
-    raise common_flags.UserError('--port=%d is not a TCP port; pick one in '
-                                 '0..65535 (0: any free port)' % FLAGS.port)
+  """The `serving.Limits` the flags ask for (validated when parsed)."""
   return serving.Limits(
       max_upload_bytes=FLAGS.max_upload_mb * MIB,
       max_pixels=int(FLAGS.max_megapixels * 1e6),

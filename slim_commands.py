@@ -7,12 +7,11 @@ with the same flags, `--help` and one-line errors.
 import importlib
 
 import common_flags
-from absl import app
 
 
-def _run(script):
+def _run(script, positional_args=False):
   module = importlib.import_module(script)
-  common_flags.run_main(module.main)
+  common_flags.run_main(module.main, positional_args=positional_args)
 
 
 def train():
@@ -36,7 +35,7 @@ def freeze():
 
 
 def label():
-  _run('label_image')
+  _run('label_image', positional_args=True)  # image paths, as label_image.py
 
 
 def serve():
@@ -44,7 +43,4 @@ def serve():
 
 
 def convert():
-  # The converter reports its own errors (ConversionError) and exit status.
-  module = importlib.import_module('download_and_convert_data')
-  common_flags.show_flags_in_help(module.__name__)
-  app.run(module.main)
+  _run('download_and_convert_data')

@@ -4,7 +4,6 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env_set.sh"
 # shellcheck disable=SC2086  # extra flags are meant to split
-"$PYTHON" -u "$REPO_DIR/download_and_convert_data.py" \
-  --dataset_name="$DATASET_NAME" \
-  --dataset_dir="$DATASET_DIR" \
+slim_python --exec download_and_convert_data.py \
+  "${DATASET_FLAGS[@]}" \
   $CONVERT_EXTRA_FLAGS

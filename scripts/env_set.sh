@@ -22,15 +22,34 @@ if [ -z "${PYTHON:-}" ]; then
 fi
 export PYTHON
 
+# Runs one of the repository's scripts with $PYTHON, unbuffered so that its
+# log lines show up as they are written:  slim_python eval_image_classifier.py
+# --flag=... As a workflow script's last step, `slim_python --exec ...`
+# replaces the shell, so a signal sent to the script's pid (Ctrl-C, kill, a
+# supervisor) reaches Python itself.
+slim_python() {
+  if [ "$1" = --exec ]; then
+    shift
+    exec "$PYTHON" -u "$REPO_DIR/$1" "${@:2}"
+  fi
+  "$PYTHON" -u "$REPO_DIR/$1" "${@:2}"
+}
+
 # Data: your photos in $DATASET_DIR/$DATASET_NAME/<class>/*.jpg (my_flower_5).
 export DATASET_NAME="${DATASET_NAME:-my_flower_5}"
 export DATASET_DIR="${DATASET_DIR:-$HOME/data/flower}"
+# shellcheck disable=SC2034  # used by the scripts that source this file
+DATASET_FLAGS=(--dataset_name="$DATASET_NAME" --dataset_dir="$DATASET_DIR")
 # A pre-trained checkpoint to fine-tune from; empty trains from scratch.
 export CHECKPOINT_PATH="${CHECKPOINT_PATH:-}"
 export MODEL_NAME="${MODEL_NAME:-inception_v4}"
 # Empty: the network's own preprocessing. Training, evaluation and export must
 # agree, so set it once here (e.g. lenet for a model trained with it).
 export PREPROCESSING_NAME="${PREPROCESSING_NAME:-}"
+# The network flags of every step, from the two settings above.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+MODEL_FLAGS=(--model_name="$MODEL_NAME"
+             ${PREPROCESSING_NAME:+--preprocessing_name="$PREPROCESSING_NAME"})
 export TRAIN_DIR="${TRAIN_DIR:-/tmp/my_train}"
 export EVAL_DIR="${EVAL_DIR:-$TRAIN_DIR/eval}"
 export EVAL_SPLIT="${EVAL_SPLIT:-validation}"

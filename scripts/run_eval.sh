@@ -4,11 +4,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env_set.sh"
 # shellcheck disable=SC2086  # extra flags are meant to split
-exec "$PYTHON" -u "$REPO_DIR/eval_image_classifier.py" \
-  --dataset_name="$DATASET_NAME" \
-  --dataset_dir="$DATASET_DIR" \
+slim_python --exec eval_image_classifier.py \
+  "${DATASET_FLAGS[@]}" \
   --dataset_split_name="$EVAL_SPLIT" \
-  --model_name="$MODEL_NAME" ${PREPROCESSING_NAME:+--preprocessing_name="$PREPROCESSING_NAME"} \
+  "${MODEL_FLAGS[@]}" \
   --checkpoint_path="$TRAIN_DIR" \
   --eval_dir="$EVAL_DIR" \
   --batch_size="$BATCH_SIZE" \

@@ -5,10 +5,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env_set.sh"
 args=(
-  --dataset_name="$DATASET_NAME"
-  --dataset_dir="$DATASET_DIR"
+  "${DATASET_FLAGS[@]}"
   --dataset_split_name=train
-  --model_name="$MODEL_NAME" ${PREPROCESSING_NAME:+--preprocessing_name="$PREPROCESSING_NAME"}
+  "${MODEL_FLAGS[@]}"
   --train_dir="$TRAIN_DIR"
   --batch_size="$BATCH_SIZE"
 )
@@ -26,5 +25,5 @@ if [ "$RUN_IN_BACKGROUND" = 1 ]; then
     > "$TRAIN_LOG" 2>&1 &
   echo "training in the background (pid $!); log: $TRAIN_LOG"
 else
-  exec "$PYTHON" -u "$REPO_DIR/train_image_classifier.py" "${args[@]}"
+  slim_python --exec train_image_classifier.py "${args[@]}"
 fi

@@ -3,7 +3,7 @@
 # http://127.0.0.1:5001/) and upload an image.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env_set.sh"
-exec "$PYTHON" -u "$REPO_DIR/server.py" \
+slim_python --exec server.py \
   --model_file="$FROZEN_GRAPH" \
   --label_file="$LABEL_FILE" \
   --upload_folder="$UPLOAD_FOLDER" \

@@ -135,5 +135,5 @@ def test_script_reports_a_corrupt_weights_file_in_one_line(tmp_path):
   assert result.returncode == 1
   assert 'Traceback' not in result.stderr
   last_line = result.stderr.strip().splitlines()[-1]
-  assert last_line.startswith('convert_keras_densenet: --keras_weights=')
+  assert last_line.startswith('ERROR: --keras_weights=')
   assert str(weights) in last_line

@@ -5,8 +5,6 @@ import io
 import os
 import pickle
 import struct
-import subprocess
-import sys
 import tarfile
 
 import numpy as np
@@ -14,13 +12,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 from PIL import Image
 
+import deployment_helpers as helpers
 from datasets import convert_dataset
 from datasets import convert_folder
 from datasets import dataset_factory
 from datasets import download_and_convert_mnist
 from datasets import staged_output
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _save(path, image, pil_format='PNG', **kwargs):
@@ -353,12 +350,9 @@ def test_flowers_archive_converts_with_slim_naming(tmp_path):
 
 
 def test_script_reports_bad_input_in_one_line(tmp_path):
-  result = subprocess.run(
-      [sys.executable, 'download_and_convert_data.py',
-       '--dataset_name=my_flower_5', '--dataset_dir=%s' % tmp_path],
-      cwd=ROOT, capture_output=True, text=True, timeout=120)
-  assert result.returncode == 1
-  assert 'Traceback' not in result.stderr
-  error_lines = [line for line in result.stderr.splitlines()
-                 if line.startswith('download_and_convert_data.py:')]
-  assert len(error_lines) == 1 and 'my_flower_5' in error_lines[0]
+  result = helpers.run_script('download_and_convert_data.py',
+                              '--dataset_name=my_flower_5',
+                              '--dataset_dir=%s' % tmp_path, timeout=120)
+  error = helpers.error_line(result)
+  assert error.startswith('ERROR: ') and 'my_flower_5' in error
+  assert result.stderr.count('ERROR: ') == 1

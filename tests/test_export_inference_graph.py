@@ -148,17 +148,30 @@ def test_unknown_preprocessing_name_lists_the_choices():
     inference.export_graph_def(spec)
 
 
+def _frozen_lenet(train_dir, channels, preprocessing_name=None):
+  """A 3-class LeNet of fresh weights, exported and frozen."""
+  helpers.write_checkpoint(train_dir, 'lenet', num_classes=3,
+                           channels=channels)
+  graph_def, info = inference.export_graph_def(inference.make_spec(
+      'lenet', 3, channels=channels, preprocessing_name=preprocessing_name))
+  return inference.freeze_graph_def(graph_def, train_dir,
+                                    inference.output_node_names(info))
+
+
+def _called_functions(graph_def):
+  return {node.attr[branch].func.name for node in graph_def.node
+          if node.op in ('If', 'StatelessIf')
+          for branch in ('then_branch', 'else_branch')}
+
+
 @pytest.mark.parametrize('channels', [1, 3])
 def test_frozen_graph_classifies_png_and_jpeg(channels, tmp_path):
   """1-channel decoding builds a functional cond: freezing must keep it."""
-  train_dir = str(tmp_path / 'train')
-  helpers.write_checkpoint(train_dir, 'lenet', num_classes=3,
-                           channels=channels)
-  spec = inference.make_spec('lenet', 3, channels=channels,
-                             preprocessing_name='lenet')
-  graph_def, info = inference.export_graph_def(spec)
-  frozen = inference.freeze_graph_def(graph_def, train_dir,
-                                      inference.output_node_names(info))
+  frozen = _frozen_lenet(str(tmp_path / 'train'), channels,
+                         preprocessing_name='lenet')
+  called = _called_functions(frozen)
+  assert called <= {f.signature.name for f in frozen.library.function}
+  assert bool(called) == (channels == 1)
   path = str(tmp_path / 'frozen.pb')
   inference.write_graph_def(frozen, path)
   pixels = np.random.RandomState(1).randint(0, 256, (28, 28, 3), np.uint8)
@@ -174,12 +187,7 @@ def test_frozen_graph_classifies_png_and_jpeg(channels, tmp_path):
 
 
 def test_model_failure_on_a_readable_image_says_what_failed(tmp_path):
-  train_dir = str(tmp_path / 'train')
-  helpers.write_checkpoint(train_dir, 'lenet', num_classes=3, channels=1)
-  graph_def, info = inference.export_graph_def(
-      inference.make_spec('lenet', 3, channels=1))
-  frozen = inference.freeze_graph_def(graph_def, train_dir,
-                                      inference.output_node_names(info))
+  frozen = _frozen_lenet(str(tmp_path / 'train'), channels=1)
   # What older versions wrote: the cond's branches missing.
   del frozen.library.function[:]
   path = str(tmp_path / 'old_freeze.pb')

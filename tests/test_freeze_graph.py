@@ -128,23 +128,5 @@ def test_script_freezes_prints_output_and_writes_labels(exported, tmp_path):
   assert not {n.op for n in frozen.node} & TRAINING_ONLY_OPS
 
 
-def test_freezing_keeps_the_functions_the_graph_calls(tmp_path):
-  # Decoding for a 1-channel network builds a functional cond whose branches
-  # are library functions; without them the frozen graph cannot run.
-  train_dir = str(tmp_path / 'train')
-  helpers.write_checkpoint(train_dir, 'lenet', num_classes=3, channels=1)
-  graph_def, info = inference.export_graph_def(
-      inference.make_spec('lenet', 3, channels=1))
-  frozen = inference.freeze_graph_def(graph_def, train_dir,
-                                      inference.output_node_names(info))
-  defined = {f.signature.name for f in frozen.library.function}
-  called = {n.attr[branch].func.name for n in frozen.node
-            if n.op in ('If', 'StatelessIf')
-            for branch in ('then_branch', 'else_branch')}
-  assert called and called <= defined
-  png = tf.io.encode_png(np.full((28, 28, 1), 200, np.uint8)).numpy()
-  with tf.Graph().as_default():
-    tf.import_graph_def(frozen, name='')
-    with tf.Session() as sess:
-      image = sess.run('preprocessed_image:0', {'encoded_image:0': png})
-  assert image.shape == (28, 28, 1)
+# Freezing keeps the functions a 1-channel graph calls:
+# test_export_inference_graph.py::test_frozen_graph_classifies_png_and_jpeg.
