@@ -50,6 +50,8 @@ flags.DEFINE_integer('eval_image_size', None,
                      'Eval image size; by default the network\'s.')
 flags.DEFINE_integer('epochs', 10, 'Number of epochs to train (each followed '
                      'by an evaluation).')
+common_flags.require_positive('eval_batch_size', 'max_num_batches',
+                              'eval_image_size', 'epochs')
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 flags.adopt_module_key_flags(training_flags)
 
@@ -57,12 +59,6 @@ FLAGS = flags.FLAGS
 
 
 def check_flags():
-  for name in ('batch_size', 'eval_batch_size', 'max_num_batches', 'epochs',
-               'max_number_of_steps'):
-    value = getattr(FLAGS, name)
-    if value is not None and value < 1:
-      raise common_flags.UserError('--%s=%s must be at least 1' %
-                                   (name, value))
   common_flags.require_flag(FLAGS, 'train_dir',
                             'pass a writable directory (e.g. /output/ckpt)')
 
