@@ -24,7 +24,6 @@ each end the script with one line on stderr and exit status 1 instead of a
 traceback.
 """
 
-import collections
 import difflib
 import os
 import sys
@@ -34,14 +33,14 @@ import tensorflow.compat.v1 as tf
 from absl import app as absl_app
 from absl import flags as absl_flags
 
+from deployment import errors
+from deployment import pipeline
+
 flags = tf.app.flags
 
 
-class UserError(Exception):
-  """A problem the user can fix (a flag value, a missing file).
-
-  The message is one line naming the flag or file and what to do about it.
-  """
+# The scripts' name for the library's one user-fixable error.
+UserError = errors.UserError
 
 
 DATASET_DIR_HELP = ('The directory holding the dataset files. Only read, '
@@ -127,43 +126,6 @@ def define_network_flags(preprocessing_note=''):
                     'Whether to convert input images to grayscale.')
 
 
-Pipeline = collections.namedtuple(
-    'Pipeline', ['dataset', 'network_fn', 'preprocess_fn', 'image_size',
-                 'num_classes', 'channels'])
-
-
-def check_num_frames(model_name, num_frames, video_flags='--num_frames=N'):
-  """Raises UserError unless a clip length is given exactly for video nets.
-
-  Args:
-    model_name: a registered network name.
-    num_frames: frames per clip, None for an image network.
-    video_flags: what the user passes to give a clip length, for the message.
-  """
-  from nets import nets_factory  # pylint: disable=g-import-not-at-top
-  video_names = ', '.join(sorted(nets_factory.VIDEO_NETWORKS))
-  if num_frames is not None and num_frames < 1:
-    raise UserError('--num_frames must be at least 1, got %d' % num_frames)
-  if model_name in nets_factory.VIDEO_NETWORKS and num_frames is None:
-    raise UserError('--model_name=%s is a video network (input [batch, '
-                    'frames, height, width, 3]); pass %s' %
-                    (model_name, video_flags))
-  if model_name not in nets_factory.VIDEO_NETWORKS and num_frames is not None:
-    raise UserError('%s is for the video networks (%s); --model_name=%s '
-                    'takes images' % (video_flags, video_names, model_name))
-
-
-def _on_still_clips(network_fn, num_frames):
-  """`network_fn` fed image batches, each image repeated into a clip."""
-  from nets import i3d_utils  # pylint: disable=g-import-not-at-top
-
-  def clip_network_fn(images, **kwargs):
-    return network_fn(i3d_utils.still_clips(images, num_frames), **kwargs)
-
-  clip_network_fn.default_image_size = network_fn.default_image_size
-  return clip_network_fn
-
-
 def require_flag(flags_obj, name, hint):
   """Raises UserError when flag `name` is empty; `hint` says what to pass."""
   if not getattr(flags_obj, name):
@@ -171,102 +133,61 @@ def require_flag(flags_obj, name, hint):
 
 
 def load_dataset(flags_obj):
-  """Returns the dataset descriptor the dataset flags point at."""
-  from datasets import dataset_factory  # pylint: disable=g-import-not-at-top
-  require_flag(flags_obj, 'dataset_dir',
-               'pass the directory holding the TFRecord files')
-  if not os.path.isdir(flags_obj.dataset_dir):
-    raise UserError('--dataset_dir=%s does not exist or is not a directory; '
-                    'convert the data first (download_and_convert_data.py) '
-                    'or fix the path' % flags_obj.dataset_dir)
-  try:
-    return dataset_factory.get_dataset(flags_obj.dataset_name,
-                                       flags_obj.dataset_split_name,
-                                       flags_obj.dataset_dir)
-  except (ValueError, KeyError, IOError) as error:
-    raise UserError(_one_line(error)) from error
+  """The dataset descriptor the dataset flags point at (`pipeline.load_dataset`)."""
+  return pipeline.load_dataset(flags_obj.dataset_name,
+                               flags_obj.dataset_split_name,
+                               flags_obj.dataset_dir)
 
 
 def build_pipeline(flags_obj, is_training, image_size=None, weight_decay=0.0):
-  """Builds the dataset, network and preprocessing the flags describe.
+  """`pipeline.build_pipeline` for the dataset and model flags.
 
-  Args:
-    flags_obj: the parsed flags (dataset and model flags defined).
-    is_training: whether the network and preprocessing train or evaluate.
-    image_size: side of the square network input; None uses the network's
-      default size.
-    weight_decay: L2 regularisation for the network's weights.
+  Scripts (and test flag objects) without --num_frames feed images.
+  """
+  return pipeline.build_pipeline(
+      load_dataset(flags_obj), flags_obj.model_name, is_training,
+      image_size=image_size, weight_decay=weight_decay,
+      labels_offset=flags_obj.labels_offset,
+      preprocessing_name=flags_obj.preprocessing_name,
+      use_grayscale=flags_obj.use_grayscale,
+      num_frames=getattr(flags_obj, 'num_frames', None))
+
+
+def build_evaluation(flags_obj, batch_size, image_size=None):
+  """The evaluation graph of the flags' split, and its number of batches.
+
+  What eval_image_classifier.py and train_eval_image_classifier.py evaluate
+  with: built once, then `evaluation.evaluate_checkpoint` runs it on each
+  checkpoint (--max_num_batches caps the batches).
 
   Returns:
-    A `Pipeline`. Its `network_fn` takes image batches, also for a video
-    network (`--num_frames`): it repeats each image into a still clip.
-
-  Raises:
-    UserError: for an unknown dataset, split, model or preprocessing name, a
-      missing dataset directory, a labels_offset that leaves no class, or a
-      --num_frames missing for a video network (given for an image one).
+    `(evaluation.EvalGraph, num_batches)`.
   """
-  from nets import nets_factory  # pylint: disable=g-import-not-at-top
-  from preprocessing import preprocessing_factory  # pylint: disable=g-import-not-at-top
-  dataset = load_dataset(flags_obj)
-  num_classes = dataset.num_classes - flags_obj.labels_offset
-  if num_classes < 1:
-    raise UserError('--labels_offset=%d leaves no class of the %d in %s' %
-                    (flags_obj.labels_offset, dataset.num_classes,
-                     flags_obj.dataset_name))
-  try:
-    network_fn = nets_factory.get_network_fn(
-        flags_obj.model_name, num_classes=num_classes,
-        weight_decay=weight_decay, is_training=is_training)
-  except ValueError as error:
-    raise UserError('--model_name: %s' % _one_line(error)) from error
-  # Scripts (and test flag objects) without --num_frames feed images.
-  num_frames = getattr(flags_obj, 'num_frames', None)
-  check_num_frames(flags_obj.model_name, num_frames)
-  if num_frames:
-    network_fn = _on_still_clips(network_fn, num_frames)
-  preprocessing_name = flags_obj.preprocessing_name or flags_obj.model_name
-  try:
-    preprocess_fn = preprocessing_factory.get_preprocessing(
-        preprocessing_name, is_training=is_training,
-        use_grayscale=flags_obj.use_grayscale)
-  except ValueError as error:
-    raise UserError('--preprocessing_name: %s' % _one_line(error)) from error
-  channels = 1 if flags_obj.use_grayscale else dataset.channels
-  return Pipeline(dataset=dataset, network_fn=network_fn,
-                  preprocess_fn=preprocess_fn,
-                  image_size=image_size or network_fn.default_image_size,
-                  num_classes=num_classes, channels=channels)
+  from deployment import evaluation  # pylint: disable=g-import-not-at-top
+  parts = build_pipeline(flags_obj, is_training=False, image_size=image_size)
+  num_batches = evaluation.num_batches_for(
+      parts.dataset.num_samples, batch_size, flags_obj.max_num_batches)
+  eval_graph = evaluation.build_eval_graph(
+      parts, batch_size, flags_obj.moving_average_decay,
+      flags_obj.num_preprocessing_threads, flags_obj.labels_offset)
+  return eval_graph, num_batches
 
 
-def make_iterator(flags_obj, pipeline, is_training, batch_size, num_readers=4,
+def make_iterator(flags_obj, parts, is_training, batch_size, num_readers=4,
                   num_epochs=None, seed=None):
-  """Returns a one-shot iterator over `(images, labels)` batches.
-
-  Each `get_next()` call is a different batch: one call per model clone.
-  """
-  from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
-  dataset = input_pipeline.make_dataset(
-      pipeline.dataset, pipeline.preprocess_fn, batch_size=batch_size,
-      is_training=is_training, image_size=pipeline.image_size,
-      channels=pipeline.channels, num_readers=num_readers,
+  """`pipeline.make_iterator` with the flags' threads and label offset."""
+  return pipeline.make_iterator(
+      parts, is_training, batch_size, num_readers=num_readers,
       num_preprocessing_threads=flags_obj.num_preprocessing_threads,
-      labels_offset=flags_obj.labels_offset, num_epochs=num_epochs, seed=seed)
-  return tf.data.make_one_shot_iterator(dataset)
+      labels_offset=flags_obj.labels_offset, num_epochs=num_epochs,
+      seed=seed)
 
 
-def make_batches(flags_obj, pipeline, is_training, batch_size, num_readers=4,
+def make_batches(flags_obj, parts, is_training, batch_size, num_readers=4,
                  num_epochs=None, seed=None):
   """Returns graph tensors `(images, labels)` for one batch of the pipeline."""
-  return make_iterator(flags_obj, pipeline, is_training, batch_size,
+  return make_iterator(flags_obj, parts, is_training, batch_size,
                        num_readers, num_epochs, seed).get_next()
-
-
-def reject_unknown_args(argv):
-  """What `run_main` now does for every script; kept for the callers left."""
-  if len(argv) > 1:
-    raise UserError('unknown argument(s) %s; see --help for the flags of %s' %
-                    (' '.join(argv[1:]), argv[0]))
 
 
 def require_positive(*flag_names):
@@ -324,7 +245,7 @@ def run_main(main, positional_args=False):
     try:
       return main(argv)
     except UserError as error:
-      _exit_with_error(_one_line(error))
+      _exit_with_error(errors.one_line(error))
 
   def parse(argv):
     return _parse_flags_in_one_line(argv, positional_args)
@@ -394,7 +315,3 @@ def _exit_with_error(message):
   sys.stderr.write('ERROR: %s\n' % message)
   sys.stderr.flush()
   sys.exit(1)
-
-
-def _one_line(error):
-  return ' '.join(str(error).split())

@@ -74,13 +74,8 @@ def checkpoint_dir_for_loop(path):
 def main(_):
   tf.logging.set_verbosity(tf.logging.INFO)
 
-  pipeline = common_flags.build_pipeline(FLAGS, is_training=False,
-                                         image_size=FLAGS.eval_image_size)
-  num_batches = evaluation.num_batches_for(
-      pipeline.dataset.num_samples, FLAGS.batch_size, FLAGS.max_num_batches)
-  eval_graph = evaluation.build_eval_graph(
-      pipeline, FLAGS.batch_size, FLAGS.moving_average_decay,
-      FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
+  eval_graph, num_batches = common_flags.build_evaluation(
+      FLAGS, FLAGS.batch_size, FLAGS.eval_image_size)
   evaluation.prepare_eval_dir(FLAGS.eval_dir)
 
   if FLAGS.eval_interval_secs is None:

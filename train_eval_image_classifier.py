@@ -21,7 +21,6 @@ trained one, plus the evaluation flags below.
 """
 
 import functools
-import types
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -29,6 +28,7 @@ import tensorflow.compat.v1 as tf
 import common_flags
 from deployment import checkpoints
 from deployment import evaluation
+from deployment import pipeline
 from deployment import train_eval
 from deployment import training
 import training_flags
@@ -63,13 +63,6 @@ def check_flags():
                             'pass a writable directory (e.g. /output/ckpt)')
 
 
-def flags_with(**overrides):
-  """A copy of the flag values with some replaced (what training reads)."""
-  values = FLAGS.flag_values_dict()
-  values.update(overrides)
-  return types.SimpleNamespace(**values)
-
-
 def check_inputs():
   """Checks both splits and the model before the first step.
 
@@ -85,8 +78,8 @@ def check_inputs():
         '--model_name=%s is not a known network (e.g. %s)' %
         (FLAGS.model_name, ', '.join(sorted(nets_factory.networks_map)[:8])))
   for flag in ('train_split_name', 'dataset_split_name'):
-    dataset = common_flags.load_dataset(
-        flags_with(dataset_split_name=getattr(FLAGS, flag)))
+    dataset = pipeline.load_dataset(FLAGS.dataset_name, getattr(FLAGS, flag),
+                                    FLAGS.dataset_dir)
     try:
       training.check_has_records(dataset, dataset.split_name)
     except common_flags.UserError as error:
@@ -100,14 +93,8 @@ def check_inputs():
 
 def build_evaluation(eval_dir):
   """`fn(checkpoint) -> EvalResult` over --dataset_split_name, built once."""
-  pipeline = common_flags.build_pipeline(FLAGS, is_training=False,
-                                         image_size=FLAGS.eval_image_size)
-  batch_size = FLAGS.eval_batch_size or FLAGS.batch_size
-  eval_graph = evaluation.build_eval_graph(
-      pipeline, batch_size, FLAGS.moving_average_decay,
-      FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
-  num_batches = evaluation.num_batches_for(
-      pipeline.dataset.num_samples, batch_size, FLAGS.max_num_batches)
+  eval_graph, num_batches = common_flags.build_evaluation(
+      FLAGS, FLAGS.eval_batch_size or FLAGS.batch_size, FLAGS.eval_image_size)
   return functools.partial(evaluation.evaluate_checkpoint, eval_graph,
                            num_batches=num_batches, eval_dir=eval_dir)
 
@@ -151,8 +138,9 @@ def main(argv):
     evaluate(checkpoints.resolve_readable(FLAGS.train_dir))
   if targets:
     training.train_from_flags(
-        flags_with(dataset_split_name=FLAGS.train_split_name,
-                   max_number_of_steps=final_step),
+        training_flags.config_from_flags(
+            FLAGS, dataset_split_name=FLAGS.train_split_name,
+            max_number_of_steps=final_step),
         after_step=train_eval.EvaluateAtEpochEnds(targets, evaluate,
                                                   recorder))
 

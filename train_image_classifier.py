@@ -30,7 +30,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv  # run_main refuses unknown flags and arguments
-  training.train_from_flags(FLAGS)
+  training.train_from_flags(training_flags.config_from_flags(FLAGS))
 
 
 if __name__ == '__main__':

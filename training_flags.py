@@ -5,8 +5,13 @@ training flags (slim's names and defaults); they are defined here once.
 
     training_flags.define_training_flags()
     ...
-    training.train_from_flags(tf.app.flags.FLAGS)
+    training.train_from_flags(training_flags.config_from_flags(FLAGS))
+
+The library never sees absl's flag object: `config_from_flags` copies the
+parsed values once into a plain namespace that is passed down.
 """
+
+import types
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -35,6 +40,22 @@ def define_training_flags(default_split_name='train'):
   common_flags.require_at_least(0, 'num_ps_tasks', 'task', 'weight_decay',
                                 'label_smoothing', 'warmup_epochs',
                                 'save_summaries_secs', 'save_interval_secs')
+
+
+def config_from_flags(flag_values, **overrides):
+  """The parsed flags as a plain, detached namespace, with some replaced.
+
+  Args:
+    flag_values: absl's FLAGS, parsed.
+    **overrides: values that differ from the flags' (train_eval trains on
+      --train_split_name up to its final step).
+
+  Returns:
+    A `types.SimpleNamespace` with one attribute per flag.
+  """
+  values = flag_values.flag_values_dict()
+  values.update(overrides)
+  return types.SimpleNamespace(**values)
 
 
 def _define_deployment_flags():

@@ -368,7 +368,7 @@ def check_flags():
 
 
 def main(argv):
-  common_flags.reject_unknown_args(argv)
+  del argv  # run_main refuses unknown flags and arguments
   check_flags()
   result = measure(FLAGS.batch_size, FLAGS.steps, FLAGS.trace_steps,
                    FLAGS.dataset_dir, FLAGS.threads, FLAGS.warmup_steps)

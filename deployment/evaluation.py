@@ -39,8 +39,8 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-import common_flags
 from deployment import checkpoints
+from deployment.errors import UserError
 from deployment import training
 
 ACCURACY = 'eval/Accuracy'
@@ -104,7 +104,7 @@ def build_eval_graph(pipeline, batch_size, moving_average_decay=None,
   """Builds input, network and metrics of one evaluation in a new graph.
 
   Args:
-    pipeline: a `common_flags.Pipeline` built with is_training=False.
+    pipeline: a `deployment.pipeline.Pipeline` built with is_training=False.
     batch_size: images per batch (the last batch of the split may be short).
     moving_average_decay: evaluate the moving averages of the weights, as
       training kept them with this decay; None evaluates the weights.
@@ -150,7 +150,7 @@ def _restorable_map(checkpoint, eval_graph):
   if reason and not tf.io.gfile.glob(checkpoint + '.index'):
     raise tf.errors.NotFoundError(None, None, reason)  # deleted meanwhile
   if reason:
-    raise common_flags.UserError(
+    raise UserError(
         '--checkpoint_path: cannot read %s (%s); pass a complete checkpoint' %
         (checkpoint, reason))
   step_name = eval_graph.global_step.op.name
@@ -214,12 +214,12 @@ def prepare_eval_dir(eval_dir):
   try:
     tf.gfile.MakeDirs(eval_dir)
   except tf.errors.OpError as error:
-    raise common_flags.UserError(
+    raise UserError(
         '--eval_dir=%s cannot be created (%s); pass a writable directory, '
         'e.g. /output/eval on a job platform' %
         (eval_dir, type(error).__name__)) from error
   if not os.access(eval_dir, os.W_OK) and '://' not in eval_dir:
-    raise common_flags.UserError(
+    raise UserError(
         '--eval_dir=%s is not writable; pass a writable directory, e.g. '
         '/output/eval on a job platform' % eval_dir)
 
@@ -239,7 +239,7 @@ def evaluate_checkpoint(eval_graph, checkpoint, num_batches, eval_dir=None,
     An `EvalResult`.
 
   Raises:
-    common_flags.UserError: when the checkpoint does not fit the network, a
+    UserError: when the checkpoint does not fit the network, a
       record cannot be decoded, or the split is empty.
     tf.errors.NotFoundError: when the checkpoint vanished meanwhile.
   """
@@ -260,12 +260,12 @@ def evaluate_checkpoint(eval_graph, checkpoint, num_batches, eval_dir=None,
     try:
       done = run_metrics(session, eval_graph, num_batches)
     except tf.errors.InvalidArgumentError as error:
-      raise common_flags.UserError(
+      raise UserError(
           'a record of the evaluated split cannot be read (%s); re-convert '
           'the dataset in --dataset_dir' %
           ' '.join(error.message.split())[:200]) from error
     if not done:
-      raise common_flags.UserError(
+      raise UserError(
           'the evaluated split has no records; check --dataset_dir and '
           '--dataset_split_name')
     metrics = session.run(eval_graph.names_to_values)
@@ -353,7 +353,7 @@ def evaluation_loop(eval_graph, checkpoint_dir, num_batches, eval_dir,
       tf.logging.warning('%s was deleted before it could be evaluated; '
                          'moving on to a newer one', checkpoint)
       continue
-    except common_flags.UserError as error:
+    except UserError as error:
       if checkpoints.unreadable_reason(checkpoint) is None:
         raise
       tf.logging.warning('Skipping %s: %s', checkpoint, error)

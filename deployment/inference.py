@@ -33,13 +33,12 @@ from google.protobuf import text_format
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-import common_flags
-from common_flags import UserError
 from datasets import dataset_factory
 from datasets import dataset_utils
 from deployment import checkpoints
+from deployment import pipeline
+from deployment.errors import UserError
 from nets import i3d_utils
-from nets import nets_factory
 from preprocessing import preprocessing_factory
 
 INPUT_NODE = 'input'
@@ -147,17 +146,13 @@ def preprocessing_name_of(spec):
 
 
 def _network_and_preprocessing(spec):
-  try:
-    network_fn = nets_factory.get_network_fn(
-        spec.model_name, num_classes=spec.num_classes,
-        is_training=spec.is_training)
-  except ValueError as error:
-    raise UserError('--model_name: %s' % error) from error
-  common_flags.check_num_frames(spec.model_name, spec.num_frames,
-                                video_flags='--is_video_model --num_frames=N')
-  preprocess_fn = preprocessing_factory.get_preprocessing(
-      preprocessing_name_of(spec), is_training=False,
-      use_grayscale=spec.use_grayscale)
+  """The spec's network and its evaluation preprocessing, and image size."""
+  network_fn, preprocess_fn = pipeline.network_and_preprocessing(
+      spec.model_name, spec.num_classes, spec.is_training,
+      preprocessing_name=spec.preprocessing_name,
+      use_grayscale=spec.use_grayscale, num_frames=spec.num_frames,
+      video_flags='--is_video_model --num_frames=N',
+      preprocess_for_training=False)
   image_size = spec.image_size or network_fn.default_image_size
   return network_fn, preprocess_fn, image_size
 

@@ -14,6 +14,7 @@ import tensorflow.compat.v1 as tf
 import common_flags
 import deployment_helpers as helpers
 from deployment import inference
+from deployment import pipeline as pipeline_lib
 from nets import i3d_utils
 
 NUM_FRAMES = 4
@@ -71,7 +72,7 @@ def test_still_clips_repeat_each_image_on_a_frames_axis():
 def test_num_frames_is_required_exactly_for_video_networks(
     model_name, num_frames, message):
   with pytest.raises(common_flags.UserError, match=message):
-    common_flags.check_num_frames(model_name, num_frames)
+    pipeline_lib.check_num_frames(model_name, num_frames)
 
 
 def test_export_makes_a_clip_placeholder_and_records_num_frames():

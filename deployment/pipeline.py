@@ -1,0 +1,176 @@
+"""One way to build what a run needs: dataset, network and preprocessing.
+
+Training, evaluation, export and inference all build their network and
+preprocessing here, from plain arguments (the scripts turn their flags into
+these arguments in `common_flags`):
+
+    dataset = pipeline.load_dataset('quiz', 'train', '/data/quiz')
+    parts = pipeline.build_pipeline(dataset, 'densenet', is_training=True)
+    images, labels = pipeline.make_iterator(parts, True, 32).get_next()
+
+Every failure the user can fix (unknown dataset, split, network or
+preprocessing, a missing folder, a class offset that leaves no class, a
+video network without a clip length) is a one-line `UserError`.
+"""
+
+import collections
+import os
+
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+from deployment.errors import one_line
+from deployment.errors import UserError
+
+Pipeline = collections.namedtuple(
+    'Pipeline', ['dataset', 'network_fn', 'preprocess_fn', 'image_size',
+                 'num_classes', 'channels'])
+
+
+def load_dataset(dataset_name, split_name, dataset_dir):
+  """The descriptor of one split (`dataset_factory.get_dataset`).
+
+  Raises:
+    UserError: a missing folder, an unknown dataset or split, no shard.
+  """
+  from datasets import dataset_factory  # pylint: disable=g-import-not-at-top
+  if not dataset_dir:
+    raise UserError('--dataset_dir is required: pass the directory holding '
+                    'the TFRecord files')
+  if not os.path.isdir(dataset_dir):
+    raise UserError('--dataset_dir=%s does not exist or is not a directory; '
+                    'convert the data first (download_and_convert_data.py) '
+                    'or fix the path' % dataset_dir)
+  try:
+    return dataset_factory.get_dataset(dataset_name, split_name, dataset_dir)
+  except (ValueError, KeyError, IOError) as error:
+    raise UserError(one_line(error)) from error
+
+
+def check_num_frames(model_name, num_frames, video_flags='--num_frames=N'):
+  """Raises UserError unless a clip length is given exactly for video nets.
+
+  Args:
+    model_name: a registered network name.
+    num_frames: frames per clip, None for an image network.
+    video_flags: what the user passes to give a clip length, for the message.
+  """
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  video_names = ', '.join(sorted(nets_factory.VIDEO_NETWORKS))
+  if num_frames is not None and num_frames < 1:
+    raise UserError('--num_frames must be at least 1, got %d' % num_frames)
+  if model_name in nets_factory.VIDEO_NETWORKS and num_frames is None:
+    raise UserError('--model_name=%s is a video network (input [batch, '
+                    'frames, height, width, 3]); pass %s' %
+                    (model_name, video_flags))
+  if model_name not in nets_factory.VIDEO_NETWORKS and num_frames is not None:
+    raise UserError('%s is for the video networks (%s); --model_name=%s '
+                    'takes images' % (video_flags, video_names, model_name))
+
+
+def _on_still_clips(network_fn, num_frames):
+  """`network_fn` fed image batches, each image repeated into a clip."""
+  from nets import i3d_utils  # pylint: disable=g-import-not-at-top
+
+  def clip_network_fn(images, **kwargs):
+    return network_fn(i3d_utils.still_clips(images, num_frames), **kwargs)
+
+  clip_network_fn.default_image_size = network_fn.default_image_size
+  return clip_network_fn
+
+
+def network_and_preprocessing(model_name, num_classes, is_training,
+                              preprocessing_name=None, weight_decay=0.0,
+                              use_grayscale=False, num_frames=None,
+                              video_flags='--num_frames=N',
+                              preprocess_for_training=None):
+  """`(network_fn, preprocess_fn)` of a registered network.
+
+  Args:
+    model_name: a registered network.
+    num_classes: classes of its classifier.
+    is_training: builds the network in training mode.
+    preprocessing_name: None: the network's own (its registry row).
+    weight_decay: L2 regularisation for the network's weights.
+    use_grayscale: the preprocessing converts images to one channel.
+    num_frames: clip length of a video network (checked, not applied: the
+      network still takes clips); None for an image network.
+    video_flags: how the user passes a clip length, for the message.
+    preprocess_for_training: None: as `is_training`.
+
+  Raises:
+    UserError: an unknown network or preprocessing, or a clip length missing
+      for a video network (given for an image one).
+  """
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  from preprocessing import preprocessing_factory  # pylint: disable=g-import-not-at-top
+  try:
+    network_fn = nets_factory.get_network_fn(
+        model_name, num_classes=num_classes, weight_decay=weight_decay,
+        is_training=is_training)
+  except ValueError as error:
+    raise UserError('--model_name: %s' % one_line(error)) from error
+  check_num_frames(model_name, num_frames, video_flags)
+  if preprocess_for_training is None:
+    preprocess_for_training = is_training
+  try:
+    preprocess_fn = preprocessing_factory.get_preprocessing(
+        preprocessing_name or model_name, is_training=preprocess_for_training,
+        use_grayscale=use_grayscale)
+  except ValueError as error:
+    flag = '--preprocessing_name' if preprocessing_name else '--model_name'
+    raise UserError('%s: %s' % (flag, one_line(error))) from error
+  return network_fn, preprocess_fn
+
+
+def build_pipeline(dataset, model_name, is_training, image_size=None,
+                   weight_decay=0.0, labels_offset=0, preprocessing_name=None,
+                   use_grayscale=False, num_frames=None):
+  """The network and preprocessing for `dataset`'s classes, as a `Pipeline`.
+
+  Args:
+    dataset: a split's descriptor (`load_dataset`).
+    model_name: a registered network.
+    is_training: whether the network and preprocessing train or evaluate.
+    image_size: side of the square network input; None: the network's.
+    weight_decay: L2 regularisation for the network's weights.
+    labels_offset: classes dropped from the front (slim's imagenet: 1).
+    preprocessing_name: None: the network's own.
+    use_grayscale: convert images to one channel.
+    num_frames: clip length of a video network; None for an image network.
+
+  Raises:
+    UserError: see `network_and_preprocessing`; or a labels_offset that
+      leaves no class.
+  """
+  num_classes = dataset.num_classes - labels_offset
+  if num_classes < 1:
+    raise UserError('--labels_offset=%d leaves no class of the %d in %s' %
+                    (labels_offset, dataset.num_classes, dataset.name))
+  network_fn, preprocess_fn = network_and_preprocessing(
+      model_name, num_classes, is_training, preprocessing_name, weight_decay,
+      use_grayscale, num_frames)
+  if num_frames:  # slim has no video dataset: still clips of the images
+    network_fn = _on_still_clips(network_fn, num_frames)
+  return Pipeline(dataset=dataset, network_fn=network_fn,
+                  preprocess_fn=preprocess_fn,
+                  image_size=image_size or network_fn.default_image_size,
+                  num_classes=num_classes,
+                  channels=1 if use_grayscale else dataset.channels)
+
+
+def make_iterator(pipeline, is_training, batch_size, num_readers=4,
+                  num_preprocessing_threads=4, labels_offset=0,
+                  num_epochs=None, seed=None):
+  """A one-shot iterator over `(images, labels)` batches of `pipeline`.
+
+  Each `get_next()` call is a different batch: one call per model clone.
+  """
+  from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
+  dataset = input_pipeline.make_dataset(
+      pipeline.dataset, pipeline.preprocess_fn, batch_size=batch_size,
+      is_training=is_training, image_size=pipeline.image_size,
+      channels=pipeline.channels, num_readers=num_readers,
+      num_preprocessing_threads=num_preprocessing_threads,
+      labels_offset=labels_offset, num_epochs=num_epochs, seed=seed)
+  return tf.data.make_one_shot_iterator(dataset)
