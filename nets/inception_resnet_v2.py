@@ -192,10 +192,8 @@ def inception_resnet_v2_base(inputs, final_endpoint='Conv2d_7b_1x1',
   stages = _stages(output_stride, 'SAME' if align_feature_maps else 'VALID',
                    activation_fn)
   _check_output_stride(output_stride, stages, final_endpoint)
-  with tf.variable_scope(scope, 'InceptionResnetV2', [inputs]):
-    with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
-                        stride=1, padding='SAME'):
-      return iu.build_trunk(inputs, stages, final_endpoint)
+  with iu.trunk_scope(scope, 'InceptionResnetV2', inputs):
+    return iu.build_trunk(inputs, stages, final_endpoint)
 
 
 def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
@@ -220,17 +218,15 @@ def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
   Returns:
     (logits, end_points).
   """
-  with tf.variable_scope(scope, 'InceptionResnetV2', [inputs],
-                         reuse=reuse) as sc:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = inception_resnet_v2_base(
-          inputs, scope=sc, activation_fn=activation_fn)
-      if num_classes and create_aux_logits:
-        end_points['AuxLogits'] = iu.aux_logits(end_points['PreAuxLogits'],
-                                                num_classes, _AUX_HEAD)
-      return iu.fc_logits(net, end_points, num_classes, dropout_keep_prob,
-                          pool_name='AvgPool_1a_8x8', dropout_name='Dropout')
+  with iu.classifier_scope(scope, 'InceptionResnetV2', inputs, reuse,
+                           is_training) as sc:
+    net, end_points = inception_resnet_v2_base(
+        inputs, scope=sc, activation_fn=activation_fn)
+    if num_classes and create_aux_logits:
+      end_points['AuxLogits'] = iu.aux_logits(end_points['PreAuxLogits'],
+                                              num_classes, _AUX_HEAD)
+    return iu.fc_logits(net, end_points, num_classes, dropout_keep_prob,
+                        pool_name='AvgPool_1a_8x8', dropout_name='Dropout')
 
 
 inception_resnet_v2.default_image_size = 299

@@ -21,6 +21,8 @@ a table of stages and this module turns tables into graphs:
   of residual blocks), an end point only when it has a name;
 * `build_trunk`: runs the stages in order, recording each stage's output as an
   end point and stopping at `final_endpoint`;
+* `trunk_scope` and `classifier_scope`: the variable scopes (and layer
+  defaults) every trunk and every classifier of the family opens;
 * `scale_depths`: the same table with every convolution's depth passed through
   `depth_fn` (the `depth_multiplier` / `min_depth` of v2 and v3).
 
@@ -31,6 +33,7 @@ Inception-ResNet-v2).
 """
 
 import collections
+import contextlib
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -172,6 +175,28 @@ def build_trunk(net, stages, final_endpoint=None, end_points=None,
     if stage.name == final_endpoint:
       break
   return net, end_points
+
+
+@contextlib.contextmanager
+def trunk_scope(scope, default_name, inputs, **layer_defaults):
+  """The trunk's variable scope; its convolutions and pools default to
+  stride 1 and SAME padding (the tables give only the exceptions), plus
+  `layer_defaults` (e.g. data_format)."""
+  with tf.variable_scope(scope, default_name, [inputs]), slim.arg_scope(
+      [slim.conv2d, slim.max_pool2d, slim.avg_pool2d], stride=1,
+      padding='SAME', **layer_defaults):
+    yield
+
+
+@contextlib.contextmanager
+def classifier_scope(scope, default_name, inputs, reuse, is_training):
+  """The classifier's variable scope (yielded, for its trunk to build in),
+  with BatchNorm and dropout in `is_training` mode."""
+  with tf.variable_scope(scope, default_name, [inputs],
+                         reuse=reuse) as var_scope, slim.arg_scope(
+                             [slim.batch_norm, slim.dropout],
+                             is_training=is_training):
+    yield var_scope
 
 
 def depth_fn(depth_multiplier, min_depth):

@@ -119,12 +119,11 @@ def inception_v1(inputs, num_classes=1000, is_training=True,
   Returns:
     (logits, end_points).
   """
-  with tf.variable_scope(scope, 'InceptionV1', [inputs], reuse=reuse) as sc:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = inception_v1_base(inputs, scope=sc)
-      return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
-                            dropout_keep_prob, spatial_squeeze, prediction_fn)
+  with iu.classifier_scope(scope, 'InceptionV1', inputs, reuse,
+                           is_training) as sc:
+    net, end_points = inception_v1_base(inputs, scope=sc)
+    return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
+                          dropout_keep_prob, spatial_squeeze, prediction_fn)
 
 
 inception_v1.default_image_size = 224

@@ -12,7 +12,6 @@ convolution's depth scales with `depth_multiplier` (floored at `min_depth`).
 """
 
 import tf_compat  # noqa: F401
-import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import inception_utils as iu
@@ -147,11 +146,9 @@ def inception_v2_base(inputs, final_endpoint='Mixed_5c', min_depth=16,
   depth = iu.depth_fn(depth_multiplier, min_depth)
   _check_data_format(data_format, use_separable_conv)
   stages = _stages(depth, use_separable_conv, include_root_block)
-  with tf.variable_scope(scope, 'InceptionV2', [inputs]):
-    with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
-                        stride=1, padding='SAME', data_format=data_format):
-      return iu.build_trunk(inputs, stages, final_endpoint,
-                            channel_axis=3 if data_format == 'NHWC' else 1)
+  with iu.trunk_scope(scope, 'InceptionV2', inputs, data_format=data_format):
+    return iu.build_trunk(inputs, stages, final_endpoint,
+                          channel_axis=3 if data_format == 'NHWC' else 1)
 
 
 def inception_v2(inputs, num_classes=1000, is_training=True,
@@ -183,14 +180,13 @@ def inception_v2(inputs, num_classes=1000, is_training=True,
   Raises:
     ValueError: if depth_multiplier <= 0.
   """
-  with tf.variable_scope(scope, 'InceptionV2', [inputs], reuse=reuse) as sc:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = inception_v2_base(inputs, min_depth=min_depth,
-                                          depth_multiplier=depth_multiplier,
-                                          scope=sc)
-      return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
-                            dropout_keep_prob, spatial_squeeze, prediction_fn)
+  with iu.classifier_scope(scope, 'InceptionV2', inputs, reuse,
+                           is_training) as sc:
+    net, end_points = inception_v2_base(inputs, min_depth=min_depth,
+                                        depth_multiplier=depth_multiplier,
+                                        scope=sc)
+    return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
+                          dropout_keep_prob, spatial_squeeze, prediction_fn)
 
 
 inception_v2.default_image_size = 224

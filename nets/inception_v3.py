@@ -11,7 +11,6 @@ reads Mixed_6e. Every convolution's depth scales with `depth_multiplier`
 """
 
 import tf_compat  # noqa: F401
-import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import inception_utils as iu
@@ -136,10 +135,8 @@ def inception_v3_base(inputs, final_endpoint='Mixed_7c', min_depth=16,
   """
   stages = iu.scale_depths(_STAGES,
                            iu.depth_fn(depth_multiplier, min_depth))
-  with tf.variable_scope(scope, 'InceptionV3', [inputs]):
-    with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
-                        stride=1, padding='SAME'):
-      return iu.build_trunk(inputs, stages, final_endpoint)
+  with iu.trunk_scope(scope, 'InceptionV3', inputs):
+    return iu.build_trunk(inputs, stages, final_endpoint)
 
 
 def inception_v3(inputs, num_classes=1000, is_training=True,
@@ -176,18 +173,17 @@ def inception_v3(inputs, num_classes=1000, is_training=True,
     ValueError: if depth_multiplier <= 0.
   """
   depth = iu.depth_fn(depth_multiplier, min_depth)
-  with tf.variable_scope(scope, 'InceptionV3', [inputs], reuse=reuse) as sc:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = inception_v3_base(inputs, min_depth=min_depth,
-                                          depth_multiplier=depth_multiplier,
-                                          scope=sc)
-      if num_classes and create_aux_logits:
-        end_points['AuxLogits'] = iu.aux_logits(
-            end_points['Mixed_6e'], num_classes, _AUX_HEAD, depth=depth,
-            spatial_squeeze=spatial_squeeze)
-      return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
-                            dropout_keep_prob, spatial_squeeze, prediction_fn)
+  with iu.classifier_scope(scope, 'InceptionV3', inputs, reuse,
+                           is_training) as sc:
+    net, end_points = inception_v3_base(inputs, min_depth=min_depth,
+                                        depth_multiplier=depth_multiplier,
+                                        scope=sc)
+    if num_classes and create_aux_logits:
+      end_points['AuxLogits'] = iu.aux_logits(
+          end_points['Mixed_6e'], num_classes, _AUX_HEAD, depth=depth,
+          spatial_squeeze=spatial_squeeze)
+    return iu.conv_logits(net, end_points, _HEAD, num_classes, global_pool,
+                          dropout_keep_prob, spatial_squeeze, prediction_fn)
 
 
 inception_v3.default_image_size = 299

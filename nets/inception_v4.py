@@ -11,8 +11,6 @@ output (Mixed_6h). The course fine-tunes it with
 """
 
 import tf_compat  # noqa: F401
-import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from nets import inception_utils as iu
 from nets.inception_utils import avg_pool, conv, fork, max_pool
@@ -148,10 +146,8 @@ def inception_v4_base(inputs, final_endpoint='Mixed_7d', scope=None):
   Raises:
     ValueError: for an unknown `final_endpoint`.
   """
-  with tf.variable_scope(scope, 'InceptionV4', [inputs]):
-    with slim.arg_scope([slim.conv2d, slim.max_pool2d, slim.avg_pool2d],
-                        stride=1, padding='SAME'):
-      return iu.build_trunk(inputs, _STAGES, final_endpoint)
+  with iu.trunk_scope(scope, 'InceptionV4', inputs):
+    return iu.build_trunk(inputs, _STAGES, final_endpoint)
 
 
 def inception_v4(inputs, num_classes=1001, is_training=True,
@@ -174,15 +170,14 @@ def inception_v4(inputs, num_classes=1001, is_training=True,
   Returns:
     (logits, end_points).
   """
-  with tf.variable_scope(scope, 'InceptionV4', [inputs], reuse=reuse) as sc:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = inception_v4_base(inputs, scope=sc)
-      if num_classes and create_aux_logits:
-        end_points['AuxLogits'] = iu.aux_logits(end_points['Mixed_6h'],
-                                                num_classes, _AUX_HEAD)
-      return iu.fc_logits(net, end_points, num_classes, dropout_keep_prob,
-                          pool_name='AvgPool_1a', dropout_name='Dropout_1b')
+  with iu.classifier_scope(scope, 'InceptionV4', inputs, reuse,
+                           is_training) as sc:
+    net, end_points = inception_v4_base(inputs, scope=sc)
+    if num_classes and create_aux_logits:
+      end_points['AuxLogits'] = iu.aux_logits(end_points['Mixed_6h'],
+                                              num_classes, _AUX_HEAD)
+    return iu.fc_logits(net, end_points, num_classes, dropout_keep_prob,
+                        pool_name='AvgPool_1a', dropout_name='Dropout_1b')
 
 
 inception_v4.default_image_size = 299

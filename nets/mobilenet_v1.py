@@ -234,19 +234,18 @@ def mobilenet_v1(inputs,
   if len(inputs.shape) != 4:
     raise ValueError('Invalid input tensor rank, expected 4, was: %d' %
                      len(inputs.shape))
-  with tf.variable_scope(scope, 'MobilenetV1', [inputs], reuse=reuse) as sc:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = mobilenet_v1_base(
-          inputs, scope=sc, min_depth=min_depth,
-          depth_multiplier=depth_multiplier, conv_defs=conv_defs)
-      net = _classifier(net, end_points, num_classes, dropout_keep_prob,
-                        spatial_squeeze, global_pool)
-      if not num_classes:
-        return net, end_points
-      end_points['Logits'] = net
-      if prediction_fn:
-        end_points['Predictions'] = prediction_fn(net, scope='Predictions')
+  with inception_utils.classifier_scope(scope, 'MobilenetV1', inputs, reuse,
+                                        is_training) as sc:
+    net, end_points = mobilenet_v1_base(
+        inputs, scope=sc, min_depth=min_depth,
+        depth_multiplier=depth_multiplier, conv_defs=conv_defs)
+    net = _classifier(net, end_points, num_classes, dropout_keep_prob,
+                      spatial_squeeze, global_pool)
+    if not num_classes:
+      return net, end_points
+    end_points['Logits'] = net
+    if prediction_fn:
+      end_points['Predictions'] = prediction_fn(net, scope='Predictions')
   return net, end_points
 
 

@@ -27,14 +27,8 @@ def bottleneck(inputs, depth, depth_bottleneck, stride, rate=1,
                outputs_collections=None, scope=None):
   """One v2 bottleneck unit; the stride is taken by the 3x3 convolution.
 
-  Args:
-    inputs: [batch, height, width, channels].
-    depth: output channels.
-    depth_bottleneck: channels of the 1x1 and 3x3 bottleneck convolutions.
-    stride: the unit's subsampling factor.
-    rate: dilation of the 3x3 convolution.
-    outputs_collections: collection receiving the unit's output.
-    scope: variable scope, 'bottleneck_v2' by default.
+  Arguments as `resnet_v1.bottleneck` (less `use_bounded_activations`), the
+  scope defaulting to 'bottleneck_v2'.
 
   Returns:
     The unit's output (not normalised: the next unit or 'postnorm' does it).

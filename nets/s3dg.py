@@ -23,6 +23,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import i3d_utils
+from nets import inception_utils
 
 # Placeholders for a kernel's temporal size in the table.
 _FIRST = 'first_temporal_kernel_size'
@@ -253,17 +254,16 @@ def s3dg(inputs, num_classes=1000, first_temporal_kernel_size=3,
   Returns:
     (logits, end_points).
   """
-  with tf.variable_scope(scope, 'InceptionV1', [inputs], reuse=reuse) as sc:
-    with slim.arg_scope([slim.batch_norm, slim.dropout],
-                        is_training=is_training):
-      net, end_points = s3dg_base(
-          inputs, first_temporal_kernel_size=first_temporal_kernel_size,
-          temporal_conv_startat=temporal_conv_startat,
-          gating_startat=gating_startat, final_endpoint=final_endpoint,
-          min_depth=min_depth, depth_multiplier=depth_multiplier,
-          data_format=data_format, scope=sc)
-      return _classifier(net, end_points, num_classes, dropout_keep_prob,
-                         prediction_fn, spatial_squeeze, data_format)
+  with inception_utils.classifier_scope(scope, 'InceptionV1', inputs, reuse,
+                                        is_training) as sc:
+    net, end_points = s3dg_base(
+        inputs, first_temporal_kernel_size=first_temporal_kernel_size,
+        temporal_conv_startat=temporal_conv_startat,
+        gating_startat=gating_startat, final_endpoint=final_endpoint,
+        min_depth=min_depth, depth_multiplier=depth_multiplier,
+        data_format=data_format, scope=sc)
+    return _classifier(net, end_points, num_classes, dropout_keep_prob,
+                       prediction_fn, spatial_squeeze, data_format)
 
 
 s3dg.default_image_size = 224

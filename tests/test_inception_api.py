@@ -12,7 +12,6 @@ under `cheap_layers()` (no biases or activations). Names, shapes and end
 points are the same as with the real arg scopes.
 """
 
-import contextlib
 import inspect
 import json
 import os
@@ -30,43 +29,13 @@ from nets import inception_v1
 from nets import inception_v2
 from nets import inception_v3
 from nets import inception_v4
-
-
-@contextlib.contextmanager
-def cheap_layers():
-  with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
-                      biases_initializer=None,
-                      weights_initializer=tf.zeros_initializer(),
-                      activation_fn=None):
-    yield
-
-
-@contextlib.contextmanager
-def shapes_only():
-  """`cheap_layers()` with constants for variables.
-
-  Yields:
-    {variable name: shape} of every variable the network asked for.
-  """
-  requested = {}
-
-  def constant_getter(getter, name, shape=None, dtype=None, **kwargs):
-    del getter, kwargs  # no variable is created
-    requested[name] = list(shape)
-    return tf.zeros(shape, dtype or tf.float32)
-
-  with tf.variable_scope(tf.get_variable_scope(),
-                         custom_getter=constant_getter), cheap_layers():
-    yield requested
-
-
-def images(height, width=None, batch=2, channels=3):
-  return tf.placeholder(tf.float32,
-                        [batch, height, width or height, channels])
-
-
-def variable_names():
-  return [v.op.name for v in tf.global_variables()]
+from nets_helpers import assert_each_final_endpoint
+from nets_helpers import assert_rejects_depth_multiplier
+from nets_helpers import cheap_layers
+from nets_helpers import dropout_is_active
+from nets_helpers import images
+from nets_helpers import shapes_only
+from nets_helpers import variable_names
 
 
 def channels(tensor):
@@ -75,26 +44,6 @@ def channels(tensor):
 
 def top_scopes(names):
   return {name.split('/')[0] for name in names}
-
-
-def dropout_is_active():
-  return any(op.type == 'RandomUniform' and 'Dropout' in op.name
-             for op in tf.get_default_graph().get_operations())
-
-
-def assert_each_final_endpoint(base_fn, size, scope, end_point_names,
-                               **kwargs):
-  """Building up to each name returns that end point and none after it."""
-  for index, name in enumerate(end_point_names):
-    with tf.Graph().as_default(), shapes_only():
-      net, end_points = base_fn(images(size, batch=1), final_endpoint=name,
-                                **kwargs)
-    assert list(end_points) == end_point_names[:index + 1], name
-    assert net is end_points[name]
-    if name != 'PreAuxLogits':  # a stack of blocks, scoped Repeat_1
-      assert net.op.name.startswith('%s/%s' % (scope, name)), net.op.name
-  with tf.Graph().as_default(), pytest.raises(ValueError, match='Mixed_9z'):
-    base_fn(images(size, batch=1), final_endpoint='Mixed_9z', **kwargs)
 
 
 def load_manifest(name):
@@ -388,11 +337,9 @@ def test_inception_v3_min_depth_floors_thin_layers():
 
 @pytest.mark.parametrize('multiplier', [0.0, -0.5])
 def test_depth_multiplier_must_be_positive(multiplier):
-  with tf.Graph().as_default():
-    for fn in (inception.inception_v3, inception.inception_v3_base):
-      with pytest.raises(ValueError, match='depth_multiplier'):
-        fn(images(299), depth_multiplier=multiplier)
-    assert tf.global_variables() == []
+  assert_rejects_depth_multiplier(
+      [inception.inception_v3, inception.inception_v3_base],
+      lambda: images(299), multiplier)
 
 
 # --- Inception-ResNet-v2 output stride ---------------------------------------

@@ -14,10 +14,11 @@ import tf_slim as slim
 
 from conftest import MANIFEST_DIR
 from nets import inception
-from test_inception_api import assert_each_final_endpoint
-from test_inception_api import dropout_is_active
-from test_inception_api import images
-from test_inception_api import shapes_only
+from nets_helpers import assert_each_final_endpoint
+from nets_helpers import assert_rejects_depth_multiplier
+from nets_helpers import dropout_is_active
+from nets_helpers import images
+from nets_helpers import shapes_only
 
 _ROOT_END_POINTS = ['Conv2d_1a_7x7', 'MaxPool_2a_3x3', 'Conv2d_2b_1x1',
                     'Conv2d_2c_3x3', 'MaxPool_3a_3x3']
@@ -112,11 +113,9 @@ def test_depth_multiplier_scales_every_end_point(multiplier):
 
 @pytest.mark.parametrize('multiplier', [0.0, -0.1])
 def test_depth_multiplier_must_be_positive(multiplier):
-  with tf.Graph().as_default():
-    for fn in (inception.inception_v2, inception.inception_v2_base):
-      with pytest.raises(ValueError, match='depth_multiplier'):
-        fn(images(224), depth_multiplier=multiplier)
-    assert tf.global_variables() == []
+  assert_rejects_depth_multiplier(
+      [inception.inception_v2, inception.inception_v2_base],
+      lambda: images(224), multiplier)
 
 
 def test_positional_arguments():

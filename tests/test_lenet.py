@@ -2,24 +2,22 @@
 
 import numpy as np
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from nets import lenet
 from nets import nets_factory
+import nets_helpers
 
 
 def _build(batch=2, num_classes=10, is_training=False, channels=1, **kwargs):
-  images = tf.placeholder(tf.float32, [batch, 28, 28, channels])
-  with slim.arg_scope(lenet.lenet_arg_scope()):
-    logits, end_points = lenet.lenet(images, num_classes=num_classes,
-                                     is_training=is_training, **kwargs)
-  return images, logits, end_points
+  return nets_helpers.build(
+      lenet.lenet, lenet.lenet_arg_scope(), [batch, 28, 28, channels],
+      num_classes=num_classes, is_training=is_training, **kwargs)
 
 
 def test_end_point_shapes_follow_the_layers():
   with tf.Graph().as_default():
     _, logits, end_points = _build(batch=3, num_classes=7)
-    shapes = {k: v.shape.as_list() for k, v in end_points.items()}
+    shapes = nets_helpers.end_point_shapes(end_points)
   assert shapes == {
       'conv1': [3, 28, 28, 32], 'pool1': [3, 14, 14, 32],
       'conv2': [3, 14, 14, 64], 'pool2': [3, 7, 7, 64],
@@ -76,19 +74,9 @@ def test_weight_decay_adds_one_l2_loss_per_weight_matrix():
 
 
 def test_a_few_training_steps_fit_a_tiny_batch():
-  rng = np.random.RandomState(2)
-  batch = rng.rand(4, 28, 28, 1).astype(np.float32)
-  labels = np.arange(4) % 3
-  with tf.Graph().as_default():
-    tf.set_random_seed(3)
-    images, logits, _ = _build(batch=4, num_classes=3, is_training=True,
-                               dropout_keep_prob=1.0)
-    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
-    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      start = sess.run(loss, {images: batch})
-      for _ in range(15):
-        sess.run(train_op, {images: batch})
-      end = sess.run(loss, {images: batch})
-  assert end < 0.5 * start
+  def build_fn(shape, num_classes):
+    images, logits, _ = _build(batch=shape[0], num_classes=num_classes,
+                               is_training=True, dropout_keep_prob=1.0)
+    return images, logits
+  nets_helpers.assert_training_fits(build_fn, [4, 28, 28, 1], num_classes=3,
+                                    steps=15, seed=2)

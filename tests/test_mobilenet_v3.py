@@ -17,6 +17,7 @@ from conftest import MANIFEST_DIR
 from nets import nets_factory
 from nets.mobilenet import conv_blocks
 from nets.mobilenet import mobilenet_v3
+import nets_helpers
 
 
 def _images(shape=(1, 224, 224, 3)):
@@ -125,16 +126,8 @@ def test_explicit_padding_keeps_every_shape(name, network):
 
 
 def test_unknown_batch_and_spatial_size_run():
-  with tf.Graph().as_default():
-    images = _images((None, None, None, 3))
-    logits, end_points = mobilenet_v3.small(images, num_classes=3)
-    assert logits.shape.as_list() == [None, 3]
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      for shape in [(1, 64, 64, 3), (2, 96, 80, 3)]:
-        values = sess.run(end_points['Predictions'],
-                          {images: np.ones(shape, np.float32)})
-        assert values.shape == (shape[0], 3)
+  nets_helpers.assert_runs_at_any_size(mobilenet_v3.small, 3,
+                                       [(1, 64, 64, 3), (2, 96, 80, 3)])
 
 
 def test_base_only_stops_at_final_endpoint_with_free_input_size():

@@ -16,7 +16,9 @@ import tf_slim as slim
 
 from nets.nasnet import nasnet
 from nets.nasnet import nasnet_utils
+from nets.nasnet import pnasnet
 from nets.nasnet.hparams import HParams
+import nets_helpers
 
 # Reductions before cells 0 and 1 (calc_reduction_layers(2, 2) == [0, 1]),
 # so the aux head reads cell_0: 16x16 CIFAR inputs leave it 8x8.
@@ -140,7 +142,7 @@ def test_configs_hold_upstream_hyper_parameters():
       skip_reduction_layer_input=1, total_training_steps=250000)
 
 
-def arg_scope_settings(arg_scope_fn, **kwargs):
+def _arg_scope_settings(arg_scope_fn, **kwargs):
   """(weight decay, BatchNorm decay, BatchNorm epsilon) the scope sets."""
   settings = arg_scope_fn(**kwargs)
   conv = settings[slim.arg_scope_func_key(slim.conv2d)]
@@ -158,10 +160,15 @@ def arg_scope_settings(arg_scope_fn, **kwargs):
     (nasnet.nasnet_cifar_arg_scope, (5e-4, 0.9, 1e-5)),
     (nasnet.nasnet_mobile_arg_scope, (4e-5, 0.9997, 1e-3)),
     (nasnet.nasnet_large_arg_scope, (5e-5, 0.9997, 1e-3)),
+    (pnasnet.pnasnet_mobile_arg_scope, (4e-5, 0.9997, 1e-3)),
+    (pnasnet.pnasnet_large_arg_scope, (4e-5, 0.9997, 1e-3)),
 ])
 def test_arg_scope_defaults_as_upstream(arg_scope_fn, expected):
-  assert arg_scope_settings(arg_scope_fn) == expected
-  assert arg_scope_settings(arg_scope_fn, weight_decay=0.5)[0] == 0.5
+  """NASNet's and PNASNet's scopes, with each argument passed through."""
+  assert _arg_scope_settings(arg_scope_fn) == expected
+  assert _arg_scope_settings(
+      arg_scope_fn, weight_decay=0.5, batch_norm_decay=0.25,
+      batch_norm_epsilon=0.125) == (0.5, 0.25, 0.125)
 
 
 # ----------------------------------------------------------- nasnet_utils
@@ -365,28 +372,11 @@ def test_use_aux_head_0_removes_the_aux_variables_only():
   assert set(without_aux.variables) == set(with_aux.variables) - aux
 
 
-def _run_twice(sess, logits, images, feed_images):
-  return [sess.run(logits, {images: feed_images}) for _ in range(2)]
-
-
 def test_drop_path_schedule_reads_the_global_step():
   config = _tiny_cifar_config('drop_path_keep_prob=0.5,'
                               'total_training_steps=10,use_aux_head=0')
-  feed = np.random.RandomState(0).rand(4, TINY_SIZE, TINY_SIZE, 3)
-  with tf.Graph().as_default():
-    global_step = tf.train.get_or_create_global_step()
-    images, logits, _ = _build_cifar(config, batch=None)
-    # The graph's global step, and no other.
-    assert [name for name in _variables() if 'global_step' in name] == [
-        'global_step']
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      first, second = _run_twice(sess, logits, images, feed)
-      np.testing.assert_allclose(first, second, rtol=1e-5)  # step 0: keep 1
-      sess.run(global_step.assign(10))
-      first, second = _run_twice(sess, logits, images, feed)
-      assert not np.allclose(first, second)  # examples dropped at random
-      assert sess.run(logits, {images: feed[:1]}).shape == (1, 10)
+  nets_helpers.assert_drop_path_follows_global_step(
+      lambda: _build_cifar(config, batch=None)[:2], 4, 10)
 
 
 def test_without_a_global_step_drop_path_reads_current_step():

@@ -7,14 +7,13 @@ input) keeps each build to about a second.
 
 import functools
 
-import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets.nasnet import pnasnet
+import nets_helpers
 
-from test_nasnet import arg_scope_settings
 
 # Cells 1 and 2 stride (calc_reduction_layers(3, 2) == [1, 2]); the aux head
 # reads cell_1. 96x96: conv0 47, stem cells 24 and 12, cells 12, 6 and 3.
@@ -68,13 +67,7 @@ def test_configs_hold_upstream_hyper_parameters():
       drop_path_keep_prob=1.0)
 
 
-@pytest.mark.parametrize('arg_scope_fn, expected', [
-    (pnasnet.pnasnet_mobile_arg_scope, (4e-5, 0.9997, 1e-3)),
-    (pnasnet.pnasnet_large_arg_scope, (4e-5, 0.9997, 1e-3)),
-])
-def test_arg_scope_defaults_as_upstream(arg_scope_fn, expected):
-  assert arg_scope_settings(arg_scope_fn) == expected
-  assert arg_scope_settings(arg_scope_fn, batch_norm_decay=0.5)[1] == 0.5
+# The arg scopes are checked with NASNet's in test_nasnet.
 
 
 def test_cell_table_gives_upstream_operation_list():
@@ -177,18 +170,5 @@ def test_unknown_batch_and_the_drop_path_schedule_reads_the_global_step():
   # No dropout, so that drop path is the only randomness.
   config = _tiny_config('drop_path_keep_prob=0.5,total_training_steps=10,'
                         'use_aux_head=0,dense_dropout_keep_prob=1.0')
-  feed = np.random.RandomState(0).rand(3, TINY_SIZE, TINY_SIZE, 3)
-  with tf.Graph().as_default():
-    global_step = tf.train.get_or_create_global_step()
-    images, logits, _ = _build(config, batch=None)
-    assert logits.shape.as_list() == [None, 5]
-    assert [name for name in _variables() if 'global_step' in name] == [
-        'global_step']
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      at_start = [sess.run(logits, {images: feed}) for _ in range(2)]
-      sess.run(global_step.assign(10))
-      at_end = [sess.run(logits, {images: feed}) for _ in range(2)]
-  assert at_start[0].shape == (3, 5)
-  np.testing.assert_allclose(at_start[0], at_start[1], rtol=1e-5)
-  assert not np.allclose(at_end[0], at_end[1])
+  nets_helpers.assert_drop_path_follows_global_step(
+      lambda: _build(config, batch=None)[:2], 3, 5)

@@ -1,8 +1,6 @@
 """ResNet v1: upstream's public API (signatures, custom block lists as DeepLab
 builds them), widths, non-strided activations and the v1 bottleneck."""
 
-import inspect
-
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -10,13 +8,14 @@ import tf_slim as slim
 
 from nets import resnet_utils
 from nets import resnet_v1
+import nets_helpers
+from nets_helpers import EMPTY
 
-_EMPTY = inspect.Parameter.empty
 _WIDTH_ARGS = [('min_base_depth', 8), ('depth_multiplier', 1),
                ('reuse', None)]
 # Upstream puts store_non_strided_activations after spatial_squeeze in
 # ResNet-50/101 and before it in ResNet-152/200.
-_SHALLOW_ORDER = [('inputs', _EMPTY), ('num_classes', None),
+_SHALLOW_ORDER = [('inputs', EMPTY), ('num_classes', None),
                   ('is_training', True), ('global_pool', True),
                   ('output_stride', None), ('spatial_squeeze', True),
                   ('store_non_strided_activations', False)] + _WIDTH_ARGS
@@ -28,46 +27,30 @@ _NETWORKS = [(resnet_v1.resnet_v1_50, _SHALLOW_ORDER),
              (resnet_v1.resnet_v1_200, _DEEP_ORDER)]
 
 
-def _parameters(fn):
-  return [(p.name, p.default) for p in
-          inspect.signature(fn).parameters.values()]
-
-
 @pytest.mark.parametrize('network_fn, order', _NETWORKS)
 def test_networks_keep_upstreams_signature(network_fn, order):
-  assert _parameters(network_fn) == order + [('scope', network_fn.__name__)]
+  assert nets_helpers.parameters(network_fn) == order + [
+      ('scope', network_fn.__name__)]
   assert network_fn.default_image_size == 224
 
 
 def test_builders_keep_upstreams_signatures():
-  assert _parameters(resnet_v1.resnet_v1) == [
-      ('inputs', _EMPTY), ('blocks', _EMPTY), ('num_classes', None),
-      ('is_training', True), ('global_pool', True), ('output_stride', None),
-      ('include_root_block', True), ('spatial_squeeze', True),
-      ('store_non_strided_activations', False), ('reuse', None),
-      ('scope', None)]
-  assert _parameters(resnet_v1.bottleneck) == [
-      ('inputs', _EMPTY), ('depth', _EMPTY), ('depth_bottleneck', _EMPTY),
-      ('stride', _EMPTY), ('rate', 1), ('outputs_collections', None),
-      ('scope', None), ('use_bounded_activations', False)]
-  assert _parameters(resnet_v1.resnet_v1_block) == [
-      ('scope', _EMPTY), ('base_depth', _EMPTY), ('num_units', _EMPTY),
-      ('stride', _EMPTY)]
-  assert resnet_v1.resnet_v1.default_image_size == 224
+  nets_helpers.assert_resnet_builders_are_upstreams(
+      resnet_v1, 'v1',
+      builder_extra=[('store_non_strided_activations', False)],
+      unit_extra=[('use_bounded_activations', False)])
   assert resnet_v1.resnet_arg_scope is resnet_utils.resnet_arg_scope
 
 
-def _images(shape=(2, 64, 64, 3)):
-  return tf.placeholder(tf.float32, shape)
+def _build(network_fn, *args, **kwargs):
+  return nets_helpers.build_resnet(resnet_v1, network_fn, *args, **kwargs)
 
 
 def test_positional_arguments_follow_upstreams_order():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v1.resnet_arg_scope()):
-      # inputs, num_classes, is_training, global_pool, output_stride,
-      # spatial_squeeze.
-      logits, points = resnet_v1.resnet_v1_50(_images(), 10, False, False, 16,
-                                              False)
+    # num_classes, is_training, global_pool, output_stride, spatial_squeeze.
+    logits, points = _build(resnet_v1.resnet_v1_50, 10, False, False, 16,
+                            False)
     assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
   assert logits.shape.as_list() == [2, 4, 4, 10]
   assert 'resnet_v1_50/spatial_squeeze' not in points
@@ -75,9 +58,8 @@ def test_positional_arguments_follow_upstreams_order():
 
 def test_default_call_returns_pooled_features():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v1.resnet_arg_scope()):
-      net, points = resnet_v1.resnet_v1_50(_images())
-    names = [v.op.name for v in tf.global_variables()]
+    net, points = _build(resnet_v1.resnet_v1_50)
+    names = nets_helpers.variable_names()
   assert net.shape.as_list() == [2, 1, 1, 2048]
   assert points['global_pool'] is net
   assert 'predictions' not in points
@@ -86,9 +68,8 @@ def test_default_call_returns_pooled_features():
 
 def test_classifier_has_upstream_end_points_and_the_repo_aliases():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v1.resnet_arg_scope()):
-      logits, points = resnet_v1.resnet_v1_50(_images((None, None, None, 3)),
-                                              7)
+    logits, points = _build(resnet_v1.resnet_v1_50, 7,
+                            shape=(None, None, None, 3))
   assert logits.shape.as_list() == [None, 7]
   assert points['Logits'] is logits is points['resnet_v1_50/spatial_squeeze']
   assert points['Predictions'] is points['predictions']
@@ -98,17 +79,12 @@ def test_classifier_has_upstream_end_points_and_the_repo_aliases():
 
 
 def _custom_blocks():
-  # As DeepLab does: the block table of a network of one's own.
-  return [resnet_v1.resnet_v1_block('block1', base_depth=4, num_units=2,
-                                    stride=2),
-          resnet_v1.resnet_v1_block('block2', base_depth=8, num_units=1,
-                                    stride=1)]
+  return nets_helpers.resnet_custom_blocks(resnet_v1.resnet_v1_block)
 
 
 def test_custom_block_list_builds_under_the_default_scope():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v1.resnet_arg_scope()):
-      net, points = resnet_v1.resnet_v1(_images(), _custom_blocks(), 5)
+    net, points = _build(resnet_v1.resnet_v1, _custom_blocks(), 5)
     shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
   assert net.shape.as_list() == [2, 5]
   unit = 'resnet_v1/block1/unit_1/bottleneck_v1'
@@ -126,8 +102,7 @@ def test_custom_block_list_builds_under_the_default_scope():
 def test_depth_multiplier_and_min_base_depth_set_the_widths():
   def conv3_widths(**kwargs):
     with tf.Graph().as_default():
-      with slim.arg_scope(resnet_v1.resnet_arg_scope()):
-        resnet_v1.resnet_v1_50(_images(), 4, **kwargs)
+      _build(resnet_v1.resnet_v1_50, 4, **kwargs)
       shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
     return [shapes['resnet_v1_50/block%d/unit_1/bottleneck_v1/conv3/weights'
                    % block][-1] for block in (1, 2, 3, 4)]
@@ -140,12 +115,12 @@ def test_depth_multiplier_and_min_base_depth_set_the_widths():
 
 def test_store_non_strided_activations_keeps_block_outputs_full_size():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v1.resnet_arg_scope()):
-      plain, plain_points = resnet_v1.resnet_v1_50(_images(), None,
-                                                   global_pool=False)
-      dense, dense_points = resnet_v1.resnet_v1_50(
-          _images(), None, global_pool=False,
-          store_non_strided_activations=True, scope='dense')
+    plain, plain_points = _build(resnet_v1.resnet_v1_50, None,
+                                 global_pool=False)
+    dense, dense_points = _build(resnet_v1.resnet_v1_50, None,
+                                 global_pool=False,
+                                 store_non_strided_activations=True,
+                                 scope='dense')
   assert plain.shape.as_list() == dense.shape.as_list() == [2, 2, 2, 2048]
   for block, size in (('block1', 16), ('block2', 8), ('block3', 4)):
     assert plain_points['resnet_v1_50/' + block].shape.as_list()[1] == size // 2

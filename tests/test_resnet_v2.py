@@ -1,8 +1,6 @@
 """ResNet v2: upstream's public API and the pre-activation layout (root
 convolution without BatchNorm, 'postnorm', identity shortcuts)."""
 
-import inspect
-
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -10,13 +8,8 @@ import tf_slim as slim
 
 from nets import resnet_utils
 from nets import resnet_v2
-
-_EMPTY = inspect.Parameter.empty
-
-
-def _parameters(fn):
-  return [(p.name, p.default) for p in
-          inspect.signature(fn).parameters.values()]
+import nets_helpers
+from nets_helpers import EMPTY
 
 
 @pytest.mark.parametrize('network_fn', [
@@ -24,8 +17,8 @@ def _parameters(fn):
     resnet_v2.resnet_v2_200])
 def test_networks_keep_upstreams_signature(network_fn):
   # Unlike v1, upstream's v2 has no store_non_strided_activations or widths.
-  assert _parameters(network_fn) == [
-      ('inputs', _EMPTY), ('num_classes', None), ('is_training', True),
+  assert nets_helpers.parameters(network_fn) == [
+      ('inputs', EMPTY), ('num_classes', None), ('is_training', True),
       ('global_pool', True), ('output_stride', None),
       ('spatial_squeeze', True), ('reuse', None),
       ('scope', network_fn.__name__)]
@@ -33,33 +26,17 @@ def test_networks_keep_upstreams_signature(network_fn):
 
 
 def test_builders_keep_upstreams_signatures():
-  assert _parameters(resnet_v2.resnet_v2) == [
-      ('inputs', _EMPTY), ('blocks', _EMPTY), ('num_classes', None),
-      ('is_training', True), ('global_pool', True), ('output_stride', None),
-      ('include_root_block', True), ('spatial_squeeze', True),
-      ('reuse', None), ('scope', None)]
-  assert _parameters(resnet_v2.bottleneck) == [
-      ('inputs', _EMPTY), ('depth', _EMPTY), ('depth_bottleneck', _EMPTY),
-      ('stride', _EMPTY), ('rate', 1), ('outputs_collections', None),
-      ('scope', None)]
-  assert _parameters(resnet_v2.resnet_v2_block) == [
-      ('scope', _EMPTY), ('base_depth', _EMPTY), ('num_units', _EMPTY),
-      ('stride', _EMPTY)]
-  assert resnet_v2.resnet_v2.default_image_size == 224
+  nets_helpers.assert_resnet_builders_are_upstreams(resnet_v2, 'v2')
   assert resnet_v2.resnet_arg_scope is resnet_utils.resnet_arg_scope
-
-
-def _images(shape=(2, 64, 64, 3)):
-  return tf.placeholder(tf.float32, shape)
 
 
 def test_positional_arguments_follow_upstreams_order():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v2.resnet_arg_scope()):
-      # inputs, num_classes, is_training, global_pool, output_stride,
-      # spatial_squeeze, reuse, scope.
-      logits, points = resnet_v2.resnet_v2_50(_images(), 10, False, False, 16,
-                                              False, None, 'net')
+    # num_classes, is_training, global_pool, output_stride, spatial_squeeze,
+    # reuse, scope.
+    logits, points = nets_helpers.build_resnet(
+        resnet_v2, resnet_v2.resnet_v2_50, 10, False, False, 16, False, None,
+        'net')
     assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
   assert logits.shape.as_list() == [2, 4, 4, 10]
   assert points['net/logits'] is logits
@@ -68,25 +45,19 @@ def test_positional_arguments_follow_upstreams_order():
 
 def test_default_call_returns_normalised_pooled_features():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v2.resnet_arg_scope()):
-      net, points = resnet_v2.resnet_v2_50(_images())
+    net, points = nets_helpers.build_resnet(resnet_v2,
+                                            resnet_v2.resnet_v2_50)
   assert net.shape.as_list() == [2, 1, 1, 2048]
   assert 'predictions' not in points
   # Pooled after the final BatchNorm+ReLU, so every feature is >= 0.
   assert net.op.inputs[0].op.name == 'resnet_v2_50/postnorm/Relu'
 
 
-def _custom_blocks():
-  return [resnet_v2.resnet_v2_block('block1', base_depth=4, num_units=2,
-                                    stride=2),
-          resnet_v2.resnet_v2_block('block2', base_depth=8, num_units=1,
-                                    stride=1)]
-
-
 def test_custom_block_list_has_the_pre_activation_layout():
   with tf.Graph().as_default():
-    with slim.arg_scope(resnet_v2.resnet_arg_scope()):
-      logits, points = resnet_v2.resnet_v2(_images(), _custom_blocks(), 5)
+    logits, points = nets_helpers.build_resnet(
+        resnet_v2, resnet_v2.resnet_v2,
+        nets_helpers.resnet_custom_blocks(resnet_v2.resnet_v2_block), 5)
     names = {v.op.name for v in tf.global_variables()}
   assert logits.shape.as_list() == [2, 5]
   # The root convolution feeds the first unit's 'preact' BatchNorm directly.

@@ -163,7 +163,60 @@ def _depthwise(net, depthwise_fn, kernel_size, rate, use_explicit_padding,
   return _record(endpoints, 'depthwise_output', net)
 
 
-def _add_residual(residual, input_tensor, output_tensor, stride):
+def _expansion(net, num_inputs, expansion_size, expand_fn, normalizer_fn,
+               endpoints):
+  """The 1x1 widening to the block's inner size (skipped when not wider).
+
+  `expansion_size` is a width or a function of the block's input channels
+  `num_inputs`; it is compared with `net`, which a depthwise convolution at
+  the input may already have widened.
+  """
+  inner_size = (expansion_size(num_inputs=num_inputs)
+                if callable(expansion_size) else expansion_size)
+  if inner_size <= net.shape.as_list()[3]:
+    return net
+  net = expand_fn(net, inner_size, scope='expand', normalizer_fn=normalizer_fn)
+  return _record(endpoints, 'expansion_output', net)
+
+
+def _projection(net, num_outputs, project_fn, normalizer_fn, activation_fn,
+                endpoints):
+  """The 1x1 narrowing to `num_outputs`, linear by default: the paper's
+  linear bottleneck, since a ReLU on few channels loses information."""
+  net = project_fn(net, num_outputs, scope='project',
+                   normalizer_fn=normalizer_fn, activation_fn=activation_fn)
+  if endpoints is not None:
+    endpoints['projection_output'] = net
+  return net
+
+
+def _inverted_residual(input_tensor, num_outputs, expansion_size,
+                       depthwise_location, depthwise, expand_fn, transform,
+                       project_fn, project_activation_fn, normalizer_fn,
+                       endpoints, add_residual):
+  """Chains the block's stages: expansion, depthwise, (transform),
+  projection, residual, with the depthwise convolution where the block puts
+  it. Away from the expansion it is linear: the non-linearity belongs to the
+  wide layer."""
+  net = input_tensor
+  if depthwise_location == 'input':
+    net = depthwise(net, activation_fn=None)
+  net = _expansion(net, input_tensor.shape.as_list()[3], expansion_size,
+                   expand_fn, normalizer_fn, endpoints)
+  if depthwise_location == 'expansion':
+    net = depthwise(net)
+  if transform:
+    net = transform(expansion_tensor=net, input_tensor=input_tensor)
+  net = _projection(net, num_outputs, project_fn, normalizer_fn,
+                    project_activation_fn, endpoints)
+  if depthwise_location == 'output':
+    net = depthwise(net, activation_fn=None)
+  return add_residual(input_tensor=input_tensor, output_tensor=net)
+
+
+def _add_residual(residual, stride, input_tensor, output_tensor):
+  """The shortcut: `residual` itself if callable, else an identity shortcut
+  where the shapes agree."""
   if callable(residual):
     return residual(input_tensor=input_tensor, output_tensor=output_tensor)
   # A stride of 1 also guarantees equal spatial sizes when they are unknown.
@@ -173,127 +226,78 @@ def _add_residual(residual, input_tensor, output_tensor, stride):
   return output_tensor
 
 
+def _checked_padding(depthwise_location, use_explicit_padding, padding):
+  """The depthwise convolution's padding, after checking the arguments."""
+  if depthwise_location not in _DEPTHWISE_LOCATIONS:
+    raise TypeError('%r is unknown value for depthwise_location' %
+                    depthwise_location)
+  if not use_explicit_padding:
+    return padding
+  if padding != 'SAME':
+    raise TypeError('`use_explicit_padding` should only be used with '
+                    '"SAME" padding.')
+  return 'VALID'
+
+
 @slim.add_arg_scope
-def expanded_conv(input_tensor,
-                  num_outputs,
-                  expansion_size=expand_input_by_factor(6),
-                  stride=1,
-                  rate=1,
-                  kernel_size=(3, 3),
-                  residual=True,
-                  normalizer_fn=None,
-                  split_projection=1,
-                  split_expansion=1,
-                  split_divisible_by=8,
-                  expansion_transform=None,
-                  depthwise_location='expansion',
-                  depthwise_channel_multiplier=1,
-                  endpoints=None,
-                  use_explicit_padding=False,
-                  padding='SAME',
-                  inner_activation_fn=None,
-                  depthwise_activation_fn=None,
+def expanded_conv(input_tensor, num_outputs,
+                  expansion_size=expand_input_by_factor(6), stride=1, rate=1,
+                  kernel_size=(3, 3), residual=True, normalizer_fn=None,
+                  split_projection=1, split_expansion=1, split_divisible_by=8,
+                  expansion_transform=None, depthwise_location='expansion',
+                  depthwise_channel_multiplier=1, endpoints=None,
+                  use_explicit_padding=False, padding='SAME',
+                  inner_activation_fn=None, depthwise_activation_fn=None,
                   project_activation_fn=tf.identity,
-                  depthwise_fn=slim.separable_conv2d,
-                  expansion_fn=split_conv,
-                  projection_fn=split_conv,
-                  scope=None):
+                  depthwise_fn=slim.separable_conv2d, expansion_fn=split_conv,
+                  projection_fn=split_conv, scope=None):
   """Expansion (1x1) -> depthwise (kernel_size) -> linear projection (1x1).
 
   Args:
-    input_tensor: [batch, height, width, channels].
-    num_outputs: output channels.
-    expansion_size: channels of the expansion, or a function of
-      `num_inputs=` (the input channels), e.g. `expand_input_by_factor(6)`.
-      No expansion convolution when it is not wider than the input.
-    stride: stride of the depthwise convolution.
-    rate: dilation rate of the depthwise convolution.
-    kernel_size: kernel of the depthwise convolution.
-    residual: add the input to the output when shapes allow (stride 1, same
-      channels); or a function of `input_tensor=` and `output_tensor=`.
+    input_tensor, num_outputs: [batch, height, width, channels]; out channels.
+    expansion_size: inner width, or a function of `num_inputs=` (the input's
+      channels) like `expand_input_by_factor(6)`; no expansion unless wider.
+    stride, rate, kernel_size: of the depthwise convolution.
+    residual: add the input where shapes allow (stride 1, same channels), or
+      a function of `input_tensor=` and `output_tensor=`.
     normalizer_fn: normalizer of every convolution (e.g. slim.batch_norm).
-    split_projection: groups of the projection `split_conv`.
-    split_expansion: groups of the expansion `split_conv`.
-    split_divisible_by: every group's width is a multiple of it.
-    expansion_transform: optional function of `expansion_tensor=` and
-      `input_tensor=` applied after the depthwise convolution (MobileNet v3
-      puts squeeze-excite there).
-    depthwise_location: 'expansion' (after the expansion), 'input' (before
-      it), 'output' (after the projection) or None (no depthwise).
+    split_projection, split_expansion, split_divisible_by: see `split_conv`.
+    expansion_transform: function of `expansion_tensor=` and `input_tensor=`
+      after the depthwise convolution (MobileNet v3's squeeze-excite).
+    depthwise_location: 'expansion', 'input', 'output' or None (none).
     depthwise_channel_multiplier: depthwise outputs per input channel.
-    endpoints: optional dict receiving 'expansion_output',
-      'depthwise_output' and 'projection_output'.
-    use_explicit_padding: pad by hand and convolve with VALID padding, giving
-      SAME's output size whatever the input size.
-    padding: padding of the depthwise convolution otherwise.
-    inner_activation_fn: activation of the expansion and depthwise
-      convolutions (default: the arg scope's).
-    depthwise_activation_fn: activation of the depthwise convolution only;
-      takes precedence over `inner_activation_fn`.
-    project_activation_fn: activation of the projection (linear by default:
-      the paper's linear bottleneck).
-    depthwise_fn: the depthwise convolution (called with num_outputs=None).
-    expansion_fn: the expansion convolution, called as
-      `expansion_fn(net, num_outputs, scope=, normalizer_fn=)`, plus
-      `use_explicit_padding=True` if it takes it and explicit padding is on.
-      A custom one (EdgeTPU's fused 3x3) ignores the split arguments.
-    projection_fn: the projection convolution, likewise (with
-      `activation_fn=` too).
+    endpoints: optional dict for '{expansion,depthwise,projection}_output'.
+    use_explicit_padding, padding: pad by hand and convolve VALID (SAME's
+      sizes for any input), or the depthwise padding.
+    inner_activation_fn, depthwise_activation_fn, project_activation_fn: of
+      expansion+depthwise, of depthwise (wins), of the projection (linear).
+    depthwise_fn, expansion_fn, projection_fn: the convolutions; a custom
+      expansion (EdgeTPU's fused 3x3) ignores the split arguments.
     scope: variable scope (default 'expanded_conv', uniquified).
 
   Returns:
     [batch, height / stride, width / stride, num_outputs].
 
   Raises:
-    TypeError: unknown `depthwise_location`, or explicit padding requested
-      with a padding other than SAME.
+    TypeError: unknown `depthwise_location`, or explicit non-SAME padding.
   """
-  if depthwise_location not in _DEPTHWISE_LOCATIONS:
-    raise TypeError('%r is unknown value for depthwise_location' %
-                    depthwise_location)
-  if use_explicit_padding:
-    if padding != 'SAME':
-      raise TypeError('`use_explicit_padding` should only be used with '
-                      '"SAME" padding.')
-    padding = 'VALID'
-
+  padding = _checked_padding(depthwise_location, use_explicit_padding, padding)
   depthwise = functools.partial(
       _depthwise, depthwise_fn=depthwise_fn, kernel_size=kernel_size,
       rate=rate, use_explicit_padding=use_explicit_padding,
       endpoints=endpoints, depth_multiplier=depthwise_channel_multiplier,
       stride=stride, normalizer_fn=normalizer_fn, padding=padding)
+  conv_fn = functools.partial(_conv_fn, divisible_by=split_divisible_by,
+                              use_explicit_padding=use_explicit_padding)
   with tf.variable_scope(scope, default_name='expanded_conv') as var_scope, \
       tf.name_scope(var_scope.original_name_scope), \
       _inner_activation_scope(inner_activation_fn, depthwise_activation_fn):
-    num_inputs = input_tensor.shape.as_list()[3]
-    input_tensor = tf.identity(input_tensor, 'input')
-    net = input_tensor
-    # Depthwise at the input or output is linear: the non-linearity belongs
-    # to the expansion.
-    if depthwise_location == 'input':
-      net = depthwise(net, activation_fn=None)
-    inner_size = (expansion_size(num_inputs=num_inputs)
-                  if callable(expansion_size) else expansion_size)
-    if inner_size > net.shape.as_list()[3]:
-      expand = _conv_fn(expansion_fn, split_expansion, split_divisible_by,
-                        use_explicit_padding)
-      net = _record(endpoints, 'expansion_output',
-                    expand(net, inner_size, scope='expand',
-                           normalizer_fn=normalizer_fn))
-    if depthwise_location == 'expansion':
-      net = depthwise(net)
-    if expansion_transform:
-      net = expansion_transform(expansion_tensor=net, input_tensor=input_tensor)
-    project = _conv_fn(projection_fn, split_projection, split_divisible_by,
-                       use_explicit_padding)
-    net = project(net, num_outputs, scope='project',
-                  normalizer_fn=normalizer_fn,
-                  activation_fn=project_activation_fn)
-    if endpoints is not None:
-      endpoints['projection_output'] = net
-    if depthwise_location == 'output':
-      net = depthwise(net, activation_fn=None)
-    net = _add_residual(residual, input_tensor, net, stride)
+    net = _inverted_residual(
+        tf.identity(input_tensor, 'input'), num_outputs, expansion_size,
+        depthwise_location, depthwise, conv_fn(expansion_fn, split_expansion),
+        expansion_transform, conv_fn(projection_fn, split_projection),
+        project_activation_fn, normalizer_fn, endpoints,
+        functools.partial(_add_residual, residual, stride))
     return tf.identity(net, name='output')
 
 
