@@ -1,18 +1,29 @@
-"""Shared set-up for the export/freeze/label_image/server tests.
+"""Shared set-up for the tests that run the project's scripts and servers.
 
-A tiny generated dataset, a checkpoint of freshly initialised weights, and
-the frozen graph and SavedModel exported from it.
+Data and models: a tiny generated dataset, a checkpoint of freshly initialised
+weights, the frozen graph exported from it. Processes: THE way the tests run a
+script of this repository (`run_script`, `succeeds`, `error_line`,
+`start_script`, `running_server`), so every test starts it with the same
+interpreter, working directory and environment. TensorBoard: a short training
+run and a `tensorboard` serving it (test_tensorboard, test_browser).
 """
 
+import contextlib
 import glob
+import json
+import mimetypes
 import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import tensorflow.compat.v1 as tf
@@ -32,6 +43,7 @@ TOP1_LINE = re.compile(r'^(\S+)\n  1\. .* \((\d+)\) [0-9.]+$', re.M)
 SERVER_START_TIMEOUT = 120
 # Loopback only: never route through an http_proxy from the environment.
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+LOOPBACK_HOSTS = '127.0.0.1,localhost'
 
 
 def write_dataset(dataset_dir, num_classes=NUM_CLASSES):
@@ -120,27 +132,133 @@ def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
           return predictions
 
 
-def run_script(script, *args, timeout=240):
-  """Runs a repository script; returns the CompletedProcess (text)."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='')
-  return subprocess.run([sys.executable, os.path.join(ROOT, script)] +
-                        list(args), cwd=ROOT, env=env, capture_output=True,
-                        text=True, timeout=timeout, check=False)
-
-
-def succeeds(script, *args, timeout=400):
-  """Runs a repository script, asserts exit 0; returns stdout + stderr."""
-  result = run_script(script, *args, timeout=timeout)
-  assert result.returncode == 0, '%s failed:\n%s' % (
-      script, (result.stdout + result.stderr)[-3000:])
-  return result.stdout + result.stderr
-
-
 def label_image_top1(model, paths):
   """label_image.py's top-1 class id of each image file."""
   output = succeeds('label_image.py', '--graph=' + model, '--top_k=1', *paths)
   top1 = dict(TOP1_LINE.findall(output))
   return [int(top1[path]) for path in paths]
+
+
+# Running the project's scripts.
+
+
+def script_env(env=None):
+  """The environment a test starts a process in.
+
+  Quiet TensorFlow, no GPU, loopback hosts past any proxy; then `env`'s
+  entries on top (a value of None removes the variable).
+  """
+  no_proxy = ','.join(filter(None, [os.environ.get('NO_PROXY'),
+                                    LOOPBACK_HOSTS]))
+  merged = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='',
+                NO_PROXY=no_proxy, no_proxy=no_proxy)
+  for name, value in (env or {}).items():
+    if value is None:
+      merged.pop(name, None)
+    else:
+      merged[name] = str(value)
+  return merged
+
+
+def script_command(script, *args):
+  """The command line of `script` (relative to the repository, or absolute).
+
+  `.py` runs under this interpreter, `.sh` under bash, anything else (a
+  console script such as the venv's `tensorboard`) as it is.
+  """
+  path = os.path.join(ROOT, script)
+  interpreter = {'.py': [sys.executable], '.sh': ['bash']}.get(
+      os.path.splitext(script)[1], [])
+  return interpreter + [path] + [str(arg) for arg in args]
+
+
+def _run(command, env, timeout, merge_output, cwd):
+  return subprocess.run(
+      command, cwd=cwd, env=script_env(env), stdin=subprocess.DEVNULL,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+      text=True, timeout=timeout, check=False)
+
+
+def run_script(script, *args, env=None, timeout=240, merge_output=False,
+               cwd=ROOT):
+  """Runs a repository script to its end; returns the CompletedProcess.
+
+  Args:
+    script: path relative to the repository root ('server.py',
+      'scripts/convert.sh', 'datasets/build_imagenet_data.py').
+    *args: its command-line arguments.
+    env: variables set (None: removed) on top of `script_env()`.
+    timeout: seconds before subprocess.TimeoutExpired.
+    merge_output: stderr into stdout, interleaved as printed (stderr None).
+    cwd: working directory, the repository root by default.
+  """
+  return _run(script_command(script, *args), env, timeout, merge_output, cwd)
+
+
+def run_python(code, env=None, timeout=120, merge_output=False):
+  """Runs `python -c code` (dedented) from the repository root."""
+  return _run([sys.executable, '-c', textwrap.dedent(code)], env, timeout,
+              merge_output, ROOT)
+
+
+def succeeds(script, *args, timeout=400, env=None):
+  """Runs a repository script, asserts exit 0; returns stdout + stderr."""
+  result = run_script(script, *args, timeout=timeout, env=env)
+  assert result.returncode == 0, '%s failed:\n%s' % (
+      script, (result.stdout + result.stderr)[-3000:])
+  return result.stdout + result.stderr
+
+
+def error_line(result):
+  """Asserts a run failed with exit 1 and no traceback; its last stderr line.
+
+  Bad input must end a script with one line naming what to fix
+  (common_flags.run_main).
+  """
+  assert result.returncode == 1, (result.returncode, result.stderr[-3000:])
+  assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+  lines = result.stderr.strip().splitlines()
+  assert lines, 'exit 1 without a message'
+  return lines[-1]
+
+
+def start_script(script, *args, env=None, cwd=ROOT, stdout=subprocess.PIPE):
+  """Starts a repository script in its own session; returns the Popen.
+
+  Its stderr goes into `stdout` (a pipe by default, read as text). End it
+  with stop_process_group.
+  """
+  return subprocess.Popen(script_command(script, *args), cwd=cwd,
+                          env=script_env(env), stdin=subprocess.DEVNULL,
+                          stdout=stdout, stderr=subprocess.STDOUT, text=True,
+                          start_new_session=True)
+
+
+@contextlib.contextmanager
+def running_server(script, *args, env=None):
+  """Starts a server script (server.py, scripts/server.sh); yields its port.
+
+  The script must print 'listening on http://127.0.0.1:<port>/'; it is
+  stopped on leaving the block.
+  """
+  process = start_script(script, *args, env=env)
+  try:
+    yield wait_for_port(process)
+  finally:
+    stop_process_group(process)
+
+
+def free_loopback_ports(count=1):
+  """`count` different TCP ports free on 127.0.0.1 right now."""
+  sockets = [socket.socket() for _ in range(count)]
+  try:
+    for sock in sockets:
+      sock.bind(('127.0.0.1', 0))
+    return [sock.getsockname()[1] for sock in sockets]
+  finally:
+    for sock in sockets:
+      sock.close()
 
 
 def wait_for_port(process, timeout=SERVER_START_TIMEOUT):
@@ -179,3 +297,112 @@ def stop_process_group(process):
     except subprocess.TimeoutExpired:
       os.killpg(process.pid, signal.SIGKILL)
       process.wait(timeout=20)
+
+
+# HTTP on loopback.
+
+
+def get_json(url, timeout=10):
+  with NO_PROXY.open(url, timeout=timeout) as response:
+    return json.loads(response.read().decode('utf-8'))
+
+
+def classify_over_http(port, image_path, content_type=None, timeout=60):
+  """POSTs an image file to /api/classify on `port`; the JSON answer.
+
+  `content_type` defaults to the one the file's extension implies.
+  """
+  content_type = content_type or mimetypes.guess_type(image_path)[0]
+  with open(image_path, 'rb') as f:
+    request = urllib.request.Request(
+        'http://127.0.0.1:%d/api/classify' % port, data=f.read(),
+        headers={'Content-Type': content_type or 'application/octet-stream'})
+  with NO_PROXY.open(request, timeout=timeout) as response:
+    return json.loads(response.read())
+
+
+# TensorBoard: a short training run and a `tensorboard` serving it.
+
+TENSORBOARD = os.path.join(os.path.dirname(sys.executable), 'tensorboard')
+TENSORBOARD_TAGS = ('total_loss', 'learning_rate')
+# Steps take ~5 ms on LeNet: 800 of them span several one-second summaries.
+# The learning rate falls linearly over the run, so its curve is not flat.
+SHORT_RUN_FLAGS = ('--model_name=lenet', '--max_number_of_steps=800',
+                   '--batch_size=2', '--optimizer=sgd',
+                   '--learning_rate=0.002',
+                   '--learning_rate_decay_type=polynomial',
+                   '--num_epochs_per_decay=160', '--save_summaries_secs=1',
+                   '--clone_on_cpu=True', '--num_readers=1',
+                   '--num_preprocessing_threads=1', '--log_every_n_steps=400')
+
+
+def train_short_run(work_dir):
+  """Trains LeNet on a generated dataset; returns its train_dir."""
+  dataset_dir = os.path.join(work_dir, 'quiz')
+  write_dataset(dataset_dir)
+  train_dir = os.path.join(work_dir, 'train')
+  succeeds('train_image_classifier.py', '--dataset_name=quiz',
+           '--dataset_dir=' + dataset_dir, '--train_dir=' + train_dir,
+           *SHORT_RUN_FLAGS)
+  return train_dir
+
+
+def event_scalars(train_dir, tag):
+  """[(step, value)] of `tag` in the run's event files, one per step.
+
+  A step summarised twice (the summary thread fires again while one slow
+  step runs) keeps its last value, as TensorBoard shows it.
+  """
+  values = {}
+  for path in sorted(glob.glob(os.path.join(train_dir,
+                                            'events.out.tfevents.*'))):
+    for event in tf.train.summary_iterator(path):
+      values.update((event.step, value.simple_value)
+                    for value in event.summary.value if value.tag == tag)
+  return sorted(values.items())
+
+
+def served_scalars(base_url, tag):
+  """The scalars plugin's (step, value) points of run '.' (the logdir)."""
+  url = base_url + 'data/plugin/scalars/scalars?' + urllib.parse.urlencode(
+      {'run': '.', 'tag': tag})
+  return [(step, value) for _, step, value in get_json(url)]
+
+
+def wait_for_scalars(process, base_url, expected, timeout=120):
+  """Polls until TensorBoard serves every expected point (it loads lazily)."""
+  deadline = time.time() + timeout
+  served = None
+  while time.time() < deadline and process.poll() is None:
+    try:
+      served = {tag: served_scalars(base_url, tag) for tag in expected}
+      if all(len(served[tag]) >= len(points)
+             for tag, points in expected.items()):
+        return served
+    except (urllib.error.URLError, ConnectionError, ValueError):
+      pass  # not listening yet, or the run is not loaded yet (400)
+    time.sleep(0.5)
+  process.log.seek(0)
+  raise AssertionError('TensorBoard (exit %s) served %s, not %s:\n%s' % (
+      process.poll(), served, expected, process.log.read()[-3000:]))
+
+
+@contextlib.contextmanager
+def running_tensorboard(logdir, log_path):
+  """Starts the venv's `tensorboard` on a loopback port; yields (proc, url).
+
+  The process's output goes to `log_path` (`proc.log`, open for reading).
+  """
+  assert os.access(TENSORBOARD, os.X_OK), (
+      '%s missing: pip install -r requirements.txt' % TENSORBOARD)
+  [port] = free_loopback_ports()
+  with open(log_path, 'w+') as log:
+    # Started beside the logdir: the page shows --logdir as given, 'train'.
+    process = start_script(TENSORBOARD, '--logdir=' + os.path.basename(logdir),
+                           '--host=127.0.0.1', '--port=%d' % port,
+                           cwd=os.path.dirname(logdir), stdout=log)
+    process.log = log
+    try:
+      yield process, 'http://127.0.0.1:%d/' % port
+    finally:
+      stop_process_group(process)

@@ -10,21 +10,24 @@ have:
 
 The source checkpoint is a randomly initialised build of the same network, so
 every restored value is distinguishable from a fresh initialisation.
+
+Each network's case is a FineTuneCase below; its test file subclasses
+FineTuneChecks with it, which fine-tunes once per class and runs the three
+checks.
 """
 
 import collections
 import os
-import subprocess
-import sys
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+import deployment_helpers
 from datasets import fake_data
 from nets import nets_factory
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE_CLASSES = 1001
 NUM_CLASSES = 5
 
@@ -34,6 +37,36 @@ NUM_CLASSES = 5
 FineTuneRun = collections.namedtuple('FineTuneRun', [
     'model_name', 'exclude', 'trainable', 'source', 'result',
     'trainable_names'])
+
+# One network's fine-tuning: its flags, the classifier weights the excluded
+# scopes must re-create, how many trainable variables must stay frozen, and
+# the variables that are restored yet trained (loaded, then moved).
+FineTuneCase = collections.namedtuple('FineTuneCase', [
+    'model_name', 'exclude', 'trainable', 'image_size', 'classifier_weights',
+    'min_frozen', 'restored_and_trained'])
+
+# The course's Inception-v4 baseline, with the course's exclude scopes.
+INCEPTION_V4 = FineTuneCase(
+    model_name='inception_v4',
+    exclude=['InceptionV4/Logits', 'InceptionV4/AuxLogits/Aux_logits'],
+    trainable=['InceptionV4/Logits', 'InceptionV4/AuxLogits'],
+    image_size=75,  # the smallest input Inception-v4 accepts: keeps it cheap
+    classifier_weights=['InceptionV4/Logits/Logits/weights',
+                        'InceptionV4/AuxLogits/Aux_logits/weights'],
+    min_frozen=200,
+    # The aux head's convolutions are restored (not excluded) but trainable:
+    # loaded, then moved by training.
+    restored_and_trained=['InceptionV4/AuxLogits/Conv2d_1b_1x1/weights'])
+
+# NASNet-A Mobile with a fresh classifier (`final_layer`) and auxiliary head
+# (`aux_7`). The head's 5x5 pooling needs cell_7 (about 1/16 of the input)
+# to be at least 5x5: 67 is the smallest input that allows it.
+NASNET_MOBILE = FineTuneCase(
+    model_name='nasnet_mobile', exclude=['final_layer', 'aux_7'],
+    trainable=['final_layer', 'aux_7'], image_size=67,
+    classifier_weights=['final_layer/FC/weights',
+                        'aux_7/aux_logits/FC/weights'],
+    min_frozen=700, restored_and_trained=[])
 
 
 def in_scopes(name, scopes):
@@ -70,19 +103,18 @@ def finetune(base_dir, model_name, exclude, trainable, image_size,
   source = os.path.join(base_dir, model_name + '.ckpt')
   trainable_names = write_checkpoint(model_name, source, image_size)
   train_dir = os.path.join(base_dir, 'train')
-  proc = subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'train_image_classifier.py'),
-       '--dataset_name=quiz', '--dataset_dir=' + dataset_dir,
-       '--model_name=' + model_name, '--checkpoint_path=' + source,
-       '--checkpoint_exclude_scopes=' + ','.join(exclude),
-       '--trainable_scopes=' + ','.join(trainable),
-       '--train_dir=' + train_dir, '--learning_rate=0.01',
-       '--optimizer=rmsprop', '--batch_size=2', '--max_number_of_steps=2',
-       '--train_image_size=%d' % image_size, '--clone_on_cpu=True',
-       '--num_readers=1', '--num_preprocessing_threads=1'] +
-      list(extra_flags),
-      cwd=ROOT, capture_output=True, text=True, timeout=300)
-  assert proc.returncode == 0, proc.stdout + proc.stderr
+  deployment_helpers.succeeds(
+      'train_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=' + dataset_dir, '--model_name=' + model_name,
+      '--checkpoint_path=' + source,
+      '--checkpoint_exclude_scopes=' + ','.join(exclude),
+      '--trainable_scopes=' + ','.join(trainable),
+      '--train_dir=' + train_dir, '--learning_rate=0.01',
+      '--optimizer=rmsprop', '--batch_size=2', '--max_number_of_steps=2',
+      '--train_image_size=%d' % image_size, '--clone_on_cpu=True',
+      '--num_readers=1', '--num_preprocessing_threads=1', *extra_flags,
+      # Building NASNet's graph alone takes minutes on a busy 2-core machine.
+      timeout=900)
   return FineTuneRun(
       model_name, list(exclude), list(trainable),
       tf.train.load_checkpoint(source),
@@ -110,12 +142,15 @@ def assert_frozen_variables_keep_checkpoint_values(run, min_frozen):
                                   run.source.get_tensor(name), err_msg=name)
 
 
-def assert_only_trainable_scopes_change(run):
+def assert_only_trainable_scopes_change(run, restored_and_trained=()):
   """Restored trainable variables move a little (loaded, then trained);
-  excluded ones differ from the checkpoint (a fresh start)."""
+  excluded ones differ from the checkpoint (a fresh start). Each of
+  `restored_and_trained` must be one of the former."""
   trained = [name for name in run.trainable_names
              if in_scopes(name, run.trainable)]
   assert trained
+  assert set(restored_and_trained) <= {
+      name for name in trained if not in_scopes(name, run.exclude)}
   source_shapes = run.source.get_variable_to_shape_map()
   for name in trained:
     new, old = run.result.get_tensor(name), run.source.get_tensor(name)
@@ -124,3 +159,30 @@ def assert_only_trainable_scopes_change(run):
               not np.array_equal(new, old)), name
     else:
       assert 0 < np.abs(new - old).max() < 0.5, name
+
+
+class FineTuneChecks:
+  """The three checks of a fine-tuning run, for a Test* class setting CASE."""
+
+  CASE = None  # a FineTuneCase
+
+  @pytest.fixture(scope='class')
+  @classmethod
+  def finetuned(cls, tmp_path_factory):
+    case = cls.CASE
+    return finetune(tmp_path_factory.mktemp('finetune'), case.model_name,
+                    case.exclude, case.trainable, case.image_size)
+
+  def test_excluded_scopes_start_fresh_with_the_new_class_count(self,
+                                                                finetuned):
+    assert_excluded_scopes_start_fresh(finetuned,
+                                       self.CASE.classifier_weights)
+
+  def test_every_other_trainable_variable_keeps_its_checkpoint_value(
+      self, finetuned):
+    assert_frozen_variables_keep_checkpoint_values(finetuned,
+                                                   self.CASE.min_frozen)
+
+  def test_only_the_trainable_scopes_change(self, finetuned):
+    assert_only_trainable_scopes_change(finetuned,
+                                        self.CASE.restored_and_trained)

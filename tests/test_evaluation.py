@@ -10,16 +10,14 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import common_flags
+import evaluation_helpers as helpers
 from deployment import evaluation
 from deployment import training
-from tests import evaluation_helpers as helpers
 
 
-@pytest.fixture(scope='module')
-def dataset_dir(tmp_path_factory):
-  path = str(tmp_path_factory.mktemp('quiz'))
-  helpers.write_dataset(path)
-  return path
+@pytest.fixture
+def dataset_dir(evaluation_dataset_dir):
+  return evaluation_dataset_dir  # conftest's, built once per session
 
 
 def _pipeline(dataset_dir, model_name='lenet', labels_offset=0):

@@ -1,8 +1,11 @@
 """input_pipeline.make_dataset: batches, order, channels, graph mode."""
 
+import io
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
+from PIL import Image
 
 from datasets import dataset_factory
 from datasets import fake_data
@@ -76,6 +79,17 @@ def test_num_epochs_and_labels_offset(quiz_dir):
   assert labels.min() == -1 and labels.max() == 3
 
 
+def _stored_pixels(descriptor):
+  """uint8 [H, W, C] of every record, decoded by PIL, in file order."""
+  pixels = []
+  for record in tf.data.TFRecordDataset(descriptor.data_sources):
+    feature = tf.train.Example.FromString(record.numpy()).features.feature
+    encoded = feature['image/encoded'].bytes_list.value[0]
+    image = np.asarray(Image.open(io.BytesIO(encoded)))
+    pixels.append(image if image.ndim == 3 else image[..., None])
+  return pixels
+
+
 @pytest.mark.parametrize('stored, wanted', [(3, 1), (1, 3), (1, 1)])
 def test_channels_are_converted_for_the_network(tmp_path, stored, wanted):
   fake_data.write_fake_dataset(str(tmp_path), 'fashion_mnist', num_classes=2,
@@ -84,9 +98,16 @@ def test_channels_are_converted_for_the_network(tmp_path, stored, wanted):
   descriptor = dataset_factory.get_dataset('fashion_mnist', 'test',
                                            str(tmp_path))
   images, _ = next(iter(input_pipeline.make_dataset(
-      descriptor, preprocessing_factory.get_preprocessing('lenet'), 4, False,
-      image_size=28, channels=wanted)))
+      descriptor, _identity_resize, 4, False, image_size=28,
+      channels=wanted)))
   assert images.shape == (4, 28, 28, wanted)
+  for image, pixels in zip(images.numpy(), _stored_pixels(descriptor)):
+    pixels = pixels.astype(np.float32)
+    if stored == 3 and wanted == 1:
+      # ITU-R 601 luma, as tf.image.rgb_to_grayscale (within rounding).
+      pixels = pixels.dot([0.2989, 0.5870, 0.1140])[..., None]
+    np.testing.assert_allclose(image, np.broadcast_to(pixels, image.shape),
+                               atol=1.0)
 
 
 def test_graph_mode_one_shot_iterator(quiz_dir):

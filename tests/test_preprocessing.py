@@ -16,9 +16,16 @@ def _image(height=40, width=30, channels=3, seed=0):
 
 
 def test_every_registered_network_has_a_preprocessing():
+  # The factory's function for a network is its row's module's, unchanged.
+  image = _image()
   for name in nets_factory.network_names():
     fn = preprocessing_factory.get_preprocessing(name, is_training=False)
-    assert fn(_image(), 17, 19).shape == (17, 19, 3), name
+    module = preprocessing_factory.PREPROCESSORS[
+        nets_factory.preprocessing_name(name)]
+    out = fn(image, 17, 19).numpy()
+    assert out.shape == (17, 19, 3), name
+    np.testing.assert_array_equal(
+        out, module.preprocess_image(image, 17, 19).numpy(), err_msg=name)
   assert preprocessing_factory.preprocessing_name_for('densenet_bc_mini') == (
       'inception')
   assert preprocessing_factory.preprocessing_name_for('resnet_v1_50') == 'vgg'
@@ -50,12 +57,77 @@ def test_inception_eval_is_the_central_crop():
   np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
 
 
-def test_inception_training_is_random():
-  fn = preprocessing_factory.get_preprocessing('inception', True)
-  image = _image()
-  outputs = [fn(image, 16, 16).numpy() for _ in range(3)]
-  assert not np.allclose(outputs[0], outputs[1]) or not np.allclose(
-      outputs[1], outputs[2])
+def _position_coded(height, width):
+  """uint8 [H, W, 3]: each pixel holds its own (row, column, 0)."""
+  rows, columns = np.meshgrid(np.arange(height), np.arange(width),
+                              indexing='ij')
+  return np.stack([rows, columns, np.zeros_like(rows)], -1).astype(np.uint8)
+
+
+def test_inception_training_crops_differ_and_stay_inside_the_image():
+  coded = _position_coded(40, 30)
+  tf.set_random_seed(7)
+  boxes = set()
+  for _ in range(40):
+    crop, _ = inception_preprocessing.distorted_bounding_box_crop(
+        tf.constant(coded))
+    crop = crop.numpy()
+    top, left = int(crop[0, 0, 0]), int(crop[0, 0, 1])
+    height, width = crop.shape[:2]
+    # One contiguous block of the image, pixel for pixel: inside it.
+    np.testing.assert_array_equal(
+        crop, coded[top:top + height, left:left + width])
+    # At least 10% of the object (the whole image), aspect 3/4 to 4/3 (up
+    # to the rounding to whole pixels).
+    assert height * width >= 0.1 * 40 * 30
+    assert 0.7 <= width / height <= 1.4, (height, width)
+    boxes.add((top, left, height, width))
+  assert len(boxes) >= 30  # a new crop each time, nearly always
+
+
+def test_inception_training_flips_half_the_time_and_shifts_brightness():
+  # A 1-channel ramp kept clear of 0 and 255: without the crop, training is
+  # the image (a same-size resize), maybe mirrored, plus one brightness
+  # shift of at most 32/255 that never needs clipping.
+  ramp = np.tile(np.linspace(64, 191, 16).round().astype(np.uint8)[None, :,
+                                                                   None],
+                 (16, 1, 1))
+  signed = ramp / 255.0 * 2 - 1
+  tf.set_random_seed(3)
+  flips, shifts = 0, set()
+  for _ in range(40):
+    out = inception_preprocessing.preprocess_image(
+        tf.constant(ramp), 16, 16, is_training=True, crop_image=False,
+        add_image_summaries=False).numpy()
+    assert out.shape == (16, 16, 1) and out.dtype == np.float32
+    flipped = np.ptp(out - signed[:, ::-1]) < 1e-5
+    assert flipped or np.ptp(out - signed) < 1e-5, 'not a shifted ramp'
+    flips += flipped
+    shift = float(np.mean(out - (signed[:, ::-1] if flipped else signed)))
+    assert abs(shift) <= 2 * 32 / 255.0 + 1e-5
+    shifts.add(round(shift, 5))
+  # Binomial(40, 1/2) falls outside 10..30 about twice in a thousand seeds.
+  assert 10 <= flips <= 30
+  assert len(shifts) >= 35
+
+
+@pytest.mark.parametrize('name', sorted(preprocessing_factory.PREPROCESSORS))
+def test_evaluation_is_deterministic(name):
+  fn = preprocessing_factory.get_preprocessing(name, is_training=False)
+  image = _image(48, 40)
+  tf.set_random_seed(8)
+  first = fn(image, 24, 24).numpy()
+  np.testing.assert_array_equal(fn(image, 24, 24).numpy(), first)
+
+
+def test_vgg_eval_is_the_central_crop_minus_the_means():
+  # The smallest side already at resize_side_min: the resize keeps every
+  # pixel, the central 24x24 of 32x40 is rows 4-27, columns 8-31.
+  pixels = np.random.RandomState(9).randint(0, 256, (32, 40, 3), np.uint8)
+  out = vgg_preprocessing.preprocess_image(tf.constant(pixels), 24, 24,
+                                           resize_side_min=32).numpy()
+  expected = pixels[4:28, 8:32] - np.array(vgg_preprocessing.RGB_MEANS)
+  np.testing.assert_allclose(out, expected, atol=1e-3)
 
 
 def test_grayscale_option_gives_one_channel():

@@ -9,12 +9,6 @@ asked for every validation PNG through label_image.py and server.py's
 accuracy they imply is the one the eval script prints.
 """
 
-import json
-import os
-import subprocess
-import sys
-import urllib.request
-
 import pytest
 
 import deployment_helpers as helpers
@@ -75,27 +69,13 @@ def _accuracy(classes, labels):
 
 def _served_top1(model, paths, upload_folder):
   """Starts server.py on a free port, posts each image to /api/classify."""
-  server = subprocess.Popen(
-      [sys.executable, os.path.join(helpers.ROOT, 'server.py'),
-       '--model_file=' + model, '--host=127.0.0.1', '--port=0',
-       '--upload_folder=' + upload_folder],
-      cwd=helpers.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-      text=True, start_new_session=True,
-      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES=''))
-  try:
-    port = helpers.wait_for_port(server)
-    classes = []
-    for path in paths:
-      with open(path, 'rb') as f:
-        request = urllib.request.Request(
-            'http://127.0.0.1:%d/api/classify' % port, data=f.read(),
-            headers={'Content-Type': 'image/png'})
-      with helpers.NO_PROXY.open(request, timeout=60) as response:
-        answer = json.loads(response.read())
-      classes.append(answer['predictions'][0]['class_id'])
-    return classes
-  finally:
-    helpers.stop_process_group(server)
+  with helpers.running_server(
+      'server.py', '--model_file=' + model, '--host=127.0.0.1', '--port=0',
+      '--upload_folder=' + upload_folder) as port:
+    # write_image_files names every file .jpg; these hold PNG bytes.
+    answers = [helpers.classify_over_http(port, path, 'image/png')
+               for path in paths]
+  return [answer['predictions'][0]['class_id'] for answer in answers]
 
 
 def test_evaluation_sees_every_validation_image(job, expected_top1):
