@@ -10,6 +10,10 @@
 * `TrainDirLock`: one training per train_dir at a time.
 * `check_variables`: variables against a checkpoint, with one wording for
   training, evaluation and freezing.
+* Train-dir bookkeeping: `prepare_train_dir` (created and writable),
+  `saved_global_step` (where a rerun resumes), and the final step a finished
+  training records (`finish_train_dir`, `read_final_step`,
+  `clear_final_step`) so an evaluation loop knows it saw the last checkpoint.
 """
 
 import datetime
@@ -25,7 +29,7 @@ import tensorflow.compat.v1 as tf
 from google.protobuf import text_format
 from tensorflow.python.checkpoint import checkpoint_management
 
-from common_flags import UserError
+from deployment.errors import UserError
 
 STATE_FILE = 'checkpoint'
 LOCK_FILE = '.train_dir.lock'
@@ -318,3 +322,77 @@ def check_variables(checkpoint, wanted, hint, skip_missing=()):
                                              what_to_do))
     found.append(name)
   return found
+
+
+def prepare_train_dir(train_dir):
+  """Creates train_dir and checks it is writable before any graph is built.
+
+  Raises:
+    UserError: naming --train_dir when it cannot be created or written.
+  """
+  try:
+    tf.gfile.MakeDirs(train_dir)
+  except tf.errors.OpError as error:
+    raise UserError('--train_dir=%s cannot be created (%s); pass a writable '
+                    'directory' % (train_dir, error.message)) from error
+  probe = os.path.join(train_dir, '.write_test')
+  try:
+    with tf.gfile.GFile(probe, 'w') as handle:
+      handle.write('ok')
+    tf.gfile.Remove(probe)
+  except tf.errors.OpError as error:
+    raise UserError('--train_dir=%s is not writable; pass a writable '
+                    'directory (e.g. /output/ckpt)' % train_dir) from error
+
+
+def saved_global_step(train_dir):
+  """The step training resumes from; makes the state file train_dir's own.
+
+  A copied or moved train_dir's state file names the old place: rewritten
+  with relative names, the run restores and rotates only its own files. A
+  broken newest checkpoint is passed over (with a warning).
+  """
+  latest = localize_state(train_dir)
+  return checkpoint_step(latest) if latest else None
+
+
+# Written by the chief once training reached --max_number_of_steps, so an
+# evaluation loop knows it has seen the last checkpoint.
+FINAL_STEP_FILE = 'final_step'
+
+
+def read_final_step(train_dir):
+  """The final step the training recorded in `train_dir`, or None."""
+  try:
+    with tf.gfile.GFile(os.path.join(train_dir, FINAL_STEP_FILE)) as marker:
+      return int(marker.read().strip())
+  except (tf.errors.NotFoundError, ValueError):
+    return None
+
+
+def clear_final_step(train_dir):
+  """Removes FINAL_STEP_FILE: a run that trains further makes it stale."""
+  marker = os.path.join(train_dir, FINAL_STEP_FILE)
+  if tf.gfile.Exists(marker):
+    tf.gfile.Remove(marker)
+
+
+def finish_train_dir(train_dir):
+  """Points `checkpoint` at the newest step and writes FINAL_STEP_FILE.
+
+  The Supervisor's timer thread may finish its first save after the final
+  one, leaving the `checkpoint` file naming an older step; evaluation and
+  resumption must see the last one. Both files are replaced atomically.
+
+  Returns:
+    The final global step, or None when train_dir holds no checkpoint.
+  """
+  newest = localize_state(train_dir)
+  if newest is None:
+    return None
+  final_step = checkpoint_step(newest)
+  marker = os.path.join(train_dir, FINAL_STEP_FILE)
+  with tf.gfile.GFile(marker + '.tmp', 'w') as handle:
+    handle.write('%d\n' % final_step)
+  tf.gfile.Rename(marker + '.tmp', marker, overwrite=True)
+  return final_step

@@ -19,6 +19,13 @@ When the clones' gradients are combined, each clone's loss counts
 `1 / num_clones` (so the sum is the mean over the whole batch), the
 regularisation losses are added exactly once (on the first clone), and the
 gradients are summed across clones.
+
+Beyond upstream's arguments, `deploy` takes what train_image_classifier.py
+builds its train op with (it calls `deploy` too): `var_list` (the variables
+to train, or a function returning them once the clones exist),
+`moving_averages` (an ExponentialMovingAverage of the model variables that
+every step updates) and `check_numerics` (a NaN or Inf loss fails the step
+with `NON_FINITE_LOSS_MESSAGE` before any variable changes).
 """
 
 import collections
@@ -226,15 +233,17 @@ def _regularization_loss(regularization_losses):
   return loss
 
 
-def optimize_clones(clones, optimizer, regularization_losses=None, **kwargs):
+def optimize_clones(clones, optimizer, regularization_losses=None,
+                    kwargs=None):
   """Computes each clone's gradients and sums them.
 
   Args:
     clones: the list returned by `create_clones`.
     optimizer: a `tf.train.Optimizer`; only `compute_gradients` is used.
     regularization_losses: losses added once, to the first clone that has a
-      loss; None means the REGULARIZATION_LOSSES collection.
-    **kwargs: passed to `optimizer.compute_gradients` (e.g. var_list).
+      loss; None means the REGULARIZATION_LOSSES collection, [] none.
+    kwargs: a dict passed to `optimizer.compute_gradients` (e.g.
+      `{'var_list': variables}`).
 
   Returns:
     (total_loss, grads_and_vars): the summed loss over clones (each scaled
@@ -243,6 +252,7 @@ def optimize_clones(clones, optimizer, regularization_losses=None, **kwargs):
   Raises:
     ValueError: when no clone has any loss.
   """
+  kwargs = kwargs or {}
   if regularization_losses is None:
     regularization_losses = tf.losses.get_regularization_losses()
   regularization_loss = _regularization_loss(regularization_losses)
@@ -310,7 +320,8 @@ NON_FINITE_LOSS_MESSAGE = 'LossTensor is inf or nan'
 
 
 def deploy(config, model_fn, args=None, kwargs=None, optimizer=None,
-           summarize_gradients=False, check_numerics=True):
+           summarize_gradients=False, check_numerics=True, var_list=None,
+           moving_averages=None):
   """Builds the clones and, with an optimizer, the op that trains them.
 
   Args:
@@ -323,51 +334,87 @@ def deploy(config, model_fn, args=None, kwargs=None, optimizer=None,
     check_numerics: make the train op fail with `NON_FINITE_LOSS_MESSAGE`
       (an InvalidArgumentError) before applying the gradients of a NaN or Inf
       loss, so the variables stay as they were.
+    var_list: the variables to train (fine-tuning), or a function returning
+      them, called once the clones (and so their variables) are built; None
+      trains all the trainable ones.
+    moving_averages: a `tf.train.ExponentialMovingAverage` whose averages of
+      the model variables `train_op` updates with every step, or None.
 
   Returns:
-    A `DeployedModel`. Without an optimizer, `train_op` is None and
-    `total_loss` is the loss of the clones (for evaluation).
+    A `DeployedModel`. Without an optimizer, `train_op` only runs the update
+    ops (None without any) and `total_loss` is the clones' loss.
   """
   summaries = set(tf.get_collection(tf.GraphKeys.SUMMARIES))
-  global_step = tf.train.get_or_create_global_step()
+  with tf.device(config.variables_device()):
+    global_step = tf.train.get_or_create_global_step()
   clones = create_clones(config, model_fn, args, kwargs)
-  first_clone = clones[0]
   # Batch norm statistics: the first clone's updates are representative.
-  update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, first_clone.scope)
-
-  train_op = None
+  update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clones[0].scope)
+  if moving_averages is not None:
+    with tf.device(config.variables_device()):
+      update_ops.append(moving_averages.apply(slim.get_model_variables()))
+  if optimizer is None:
+    total_loss = _evaluation_loss(clones)
+    train_op = tf.group(*update_ops) if update_ops else None
+  else:
+    # Not under optimizer_device(): a single clone's device is '', which
+    # would pin its backward pass to the CPU.
+    if callable(var_list):
+      var_list = var_list()
+    total_loss, grads_and_vars = optimize_clones(
+        clones, optimizer,
+        kwargs=None if var_list is None else {'var_list': var_list})
+    if summarize_gradients:
+      summaries |= set(_gradient_summaries(grads_and_vars))
+  if total_loss is not None:
+    # Summarised before the NaN check: a NaN fails the training step, which
+    # reports it, not the summary thread.
+    summaries.add(tf.summary.scalar('total_loss', total_loss))
   if optimizer is not None:
     with tf.device(config.optimizer_device()):
-      total_loss, grads_and_vars = optimize_clones(clones, optimizer)
-      if summarize_gradients:
-        summaries |= set(_gradient_summaries(grads_and_vars))
-      if check_numerics:
-        total_loss = tf.debugging.check_numerics(total_loss,
-                                                 NON_FINITE_LOSS_MESSAGE)
-      with tf.control_dependencies([total_loss] if check_numerics else []):
-        grad_updates = optimizer.apply_gradients(grads_and_vars,
-                                                 global_step=global_step)
-      update_ops.append(grad_updates)
-      with tf.control_dependencies([tf.group(*update_ops)]):
-        train_op = tf.identity(total_loss, name='train_op')
-  else:
-    losses = [_clone_loss(clone, len(clones)) for clone in clones]
-    losses = [loss for loss in losses if loss is not None]
-    regularization_loss = _regularization_loss(
-        tf.losses.get_regularization_losses())
-    if regularization_loss is not None:
-      losses.append(regularization_loss)
-    total_loss = tf.add_n(losses, name='clones_total_loss') if losses else None
-    if update_ops:
-      train_op = tf.group(*update_ops)
+      train_op, total_loss = _train_op(optimizer, grads_and_vars, total_loss,
+                                       global_step, update_ops,
+                                       check_numerics)
+  return DeployedModel(train_op, _summary_op(summaries, clones), total_loss,
+                       clones)
 
+
+def _evaluation_loss(clones):
+  """The clones' summed loss without an optimizer; None when there is none."""
+  losses = [_clone_loss(clone, len(clones)) for clone in clones]
+  losses = [loss for loss in losses if loss is not None]
+  regularization_loss = _regularization_loss(
+      tf.losses.get_regularization_losses())
+  if regularization_loss is not None:
+    losses.append(regularization_loss)
+  return tf.add_n(losses, name='clones_total_loss') if losses else None
+
+
+def _train_op(optimizer, grads_and_vars, total_loss, global_step, update_ops,
+              check_numerics):
+  """(train_op, total_loss): one step applies the gradients and update ops.
+
+  With `check_numerics` the returned loss is the checked one, and the
+  gradients are applied only once it passed.
+  """
+  if check_numerics:
+    total_loss = tf.debugging.check_numerics(total_loss,
+                                             NON_FINITE_LOSS_MESSAGE)
+  with tf.control_dependencies([total_loss] if check_numerics else []):
+    grad_updates = optimizer.apply_gradients(
+        grads_and_vars, global_step=global_step)
+  with tf.control_dependencies([tf.group(*(update_ops + [grad_updates]))]):
+    train_op = tf.identity(total_loss, name='train_op')
+  return train_op, total_loss
+
+
+def _summary_op(summaries, clones):
+  """Merges `summaries` and those of the first clone; None when none."""
   # The clones' summaries repeat each other: keep the first clone's only.
   other_scopes = tuple(clone.scope for clone in clones[1:])
   summaries |= {summary for summary in tf.get_collection(
       tf.GraphKeys.SUMMARIES) if not (
           other_scopes and summary.op.name.startswith(other_scopes))}
-  if total_loss is not None:
-    summaries.add(tf.summary.scalar('total_loss', total_loss))
-  summary_op = (tf.summary.merge(list(summaries), name='summary_op')
-                if summaries else None)
-  return DeployedModel(train_op, summary_op, total_loss, clones)
+  if not summaries:
+    return None
+  return tf.summary.merge(list(summaries), name='summary_op')

@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -19,22 +18,12 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from datasets import fake_data
+import deployment_helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'train_image_classifier.py')
 MAX_STEPS = 6
 TIME_LIMIT_SECS = 150
-
-
-def free_loopback_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  try:
-    for sock in sockets:
-      sock.bind(('127.0.0.1', 0))
-    return [sock.getsockname()[1] for sock in sockets]
-  finally:
-    for sock in sockets:
-      sock.close()
 
 
 def start(cluster, task_type, index, args, log_path):
@@ -62,7 +51,7 @@ def test_one_ps_two_workers_train_and_checkpoint(tmp_path):
                                images_per_class={'train': 8})
   os.chmod(dataset_dir, stat.S_IRUSR | stat.S_IXUSR)
   train_dir = str(tmp_path / 'ckpt')
-  ps_port, worker0_port, worker1_port = free_loopback_ports(3)
+  ps_port, worker0_port, worker1_port = deployment_helpers.free_loopback_ports(3)
   cluster = {'ps': ['127.0.0.1:%d' % ps_port],
              'worker': ['127.0.0.1:%d' % worker0_port,
                         '127.0.0.1:%d' % worker1_port]}
@@ -105,7 +94,7 @@ def test_one_ps_two_workers_train_and_checkpoint(tmp_path):
 @pytest.mark.parametrize('value', ['{not json', '{"cluster": {}}'])
 def test_bad_tf_config_is_one_clear_line(value, monkeypatch):
   from common_flags import UserError  # pylint: disable=g-import-not-at-top
-  from deployment import training  # pylint: disable=g-import-not-at-top
+  from deployment import distributed  # pylint: disable=g-import-not-at-top
   monkeypatch.setenv('TF_CONFIG', value)
   with pytest.raises(UserError, match='TF_CONFIG must be JSON like'):
-    training.cluster_from_environment()
+    distributed.cluster_from_environment()

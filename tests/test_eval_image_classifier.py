@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests import evaluation_helpers as helpers
+import evaluation_helpers as helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'eval_image_classifier.py')

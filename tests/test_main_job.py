@@ -8,25 +8,21 @@ not (that path is then checked instead).
 """
 
 import csv
-import os
 import re
-import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import deployment_helpers as helpers
 
 
 @pytest.fixture(scope='module')
 def smoke_run(tmp_path_factory):
   runs_dir = tmp_path_factory.mktemp('runs')
-  env = dict(os.environ, RUNS_DIR=str(runs_dir), MAIN_JOB_STEPS='3',
-             MAIN_JOB_EVAL_BATCHES='1', MAIN_JOB_EPOCHS='1')
-  result = subprocess.run(['bash', os.path.join(ROOT, 'scripts',
-                                                'main_job.sh')],
-                          cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=600)
+  result = helpers.run_script(
+      'scripts/main_job.sh', env=dict(RUNS_DIR=runs_dir, MAIN_JOB_STEPS=3,
+                                      MAIN_JOB_EVAL_BATCHES=1,
+                                      MAIN_JOB_EPOCHS=1),
+      timeout=600, merge_output=True)
   return result, runs_dir
 
 

@@ -9,16 +9,16 @@ import sys
 import pytest
 
 from deployment import train_eval
-from tests import evaluation_helpers as helpers
+import deployment_helpers
+import evaluation_helpers as helpers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'train_eval_image_classifier.py')
 
 
 def _run(*args):
-  return subprocess.run([sys.executable, SCRIPT] + list(args),
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                        universal_newlines=True, timeout=400)
+  return deployment_helpers.run_script('train_eval_image_classifier.py',
+                                       *args, timeout=400, merge_output=True)
 
 
 @pytest.fixture(scope='module')
@@ -78,7 +78,9 @@ def test_missing_dataset_dir_is_one_line(tmp_path):
   result = _run('--dataset_name=quiz', '--dataset_dir=%s' % (tmp_path / 'no'),
                 '--train_dir=%s' % tmp_path, '--model_name=lenet')
   assert result.returncode == 1
-  assert re.search(r'^ERROR: .*no', result.stdout, re.M), result.stdout
+  assert re.search(r'^ERROR: --dataset_dir=\S+/no does not exist or is not a '
+                   r'directory; convert the data first', result.stdout,
+                   re.M), result.stdout
   assert 'Traceback' not in result.stdout
 
 
@@ -122,7 +124,7 @@ def test_one_process_keeps_training_and_resumes_after_kill_9(tmp_path):
 
   result = subprocess.run(command, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True,
-                          timeout=400)
+                          env=deployment_helpers.script_env(), timeout=400)
   assert result.returncode == 0, result.stdout[-3000:]
   log = result.stdout
   assert 'starting at step 3' in log

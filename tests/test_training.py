@@ -1,4 +1,9 @@
-"""Unit tests for deployment/training.py (in-process, no subprocess)."""
+"""Unit tests of the training's modules (in-process, no subprocess).
+
+Learning rate and optimizer, fine-tuning, progress lines, session config and
+one-line errors: deployment/{optimization,fine_tuning,progress,
+session_config,training_errors}.py.
+"""
 
 import collections
 import errno
@@ -10,7 +15,11 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from common_flags import UserError
-from deployment import training
+from deployment import fine_tuning
+from deployment import optimization
+from deployment import progress
+from deployment import session_config
+from deployment import training_errors
 
 Params = collections.namedtuple('Params', [
     'learning_rate_decay_type', 'learning_rate', 'end_learning_rate',
@@ -21,7 +30,7 @@ Params = collections.namedtuple('Params', [
 def rates_at(params, steps, num_samples=100):
   with tf.Graph().as_default():
     step = tf.placeholder(tf.int64, [])
-    rate = training.configure_learning_rate(params, num_samples, step)
+    rate = optimization.configure_learning_rate(params, num_samples, step)
     with tf.Session() as sess:
       return [float(sess.run(rate, {step: s})) for s in steps]
 
@@ -55,7 +64,7 @@ def test_unknown_decay_type_and_optimizer_name_the_flag():
     rates_at(Params('cosine', 0.1, 0.0, 0.5, 2.0, 0.0, 10), [0])
   params = collections.namedtuple('P', 'optimizer')('adamw')
   with pytest.raises(UserError, match='--optimizer=adamw is not one of'):
-    training.configure_optimizer(params, 0.1)
+    optimization.configure_optimizer(params, 0.1)
 
 
 def test_every_optimizer_builds_with_slim_hyper_parameters():
@@ -65,12 +74,12 @@ def test_every_optimizer_builds_with_slim_hyper_parameters():
       'ftrl_learning_rate_power', 'ftrl_initial_accumulator_value',
       'ftrl_l1', 'ftrl_l2', 'momentum', 'rmsprop_decay',
       'rmsprop_momentum'])
-  for name in training.OPTIMIZERS:
-    optimizer = training.configure_optimizer(
+  for name in optimization.OPTIMIZERS:
+    optimizer = optimization.configure_optimizer(
         params(name, 0.95, 1.0, 0.1, 0.9, 0.999, -0.5, 0.1, 0.0, 0.0, 0.9,
                0.9, 0.9), 0.01)
     assert isinstance(optimizer, tf.train.Optimizer), name
-  rmsprop = training.configure_optimizer(
+  rmsprop = optimization.configure_optimizer(
       params('rmsprop', 0.95, 1.0, 0.1, 0.9, 0.999, -0.5, 0.1, 0.0, 0.0,
              0.9, 0.8, 0.7), 0.01)
   assert (rmsprop._decay, rmsprop._momentum, rmsprop._epsilon) == (0.8, 0.7,
@@ -86,11 +95,11 @@ def build_two_scopes():
 def test_variables_to_train_filters_by_scope_and_rejects_unknown():
   with tf.Graph().as_default():
     build_two_scopes()
-    assert [v.op.name for v in training.get_variables_to_train(
+    assert [v.op.name for v in fine_tuning.get_variables_to_train(
         ' Net/Logits ')] == ['Net/Logits/weights']
-    assert len(training.get_variables_to_train(None)) == 2
+    assert len(fine_tuning.get_variables_to_train(None)) == 2
     with pytest.raises(UserError, match="'Net/Head' matches no trainable"):
-      training.get_variables_to_train('Net/Logits,Net/Head')
+      fine_tuning.get_variables_to_train('Net/Logits,Net/Head')
 
 
 def save_checkpoint(path, logits_shape):
@@ -108,11 +117,11 @@ def test_init_fn_restores_all_but_excluded_scopes(tmp_path):
   with tf.Graph().as_default():
     build_two_scopes()
     with pytest.raises(UserError) as error:
-      training.get_init_fn(checkpoint, str(tmp_path / 'train'))
+      fine_tuning.get_init_fn(checkpoint, str(tmp_path / 'train'))
     assert ('Net/Logits/weights has shape [4, 2] in the model but [4, 9]'
             in str(error.value))
     assert '--checkpoint_exclude_scopes=Net/Logits' in str(error.value)
-    init_fn = training.get_init_fn(os.path.dirname(checkpoint),
+    init_fn = fine_tuning.get_init_fn(os.path.dirname(checkpoint),
                                    str(tmp_path / 'train'), 'Net/Logits')
     body = tf.global_variables('Net/body')[0]
     with tf.Session() as sess:
@@ -128,7 +137,7 @@ def test_init_fn_is_skipped_when_train_dir_has_a_checkpoint(tmp_path):
   save_checkpoint(os.path.join(train_dir, 'model.ckpt'), [4, 2])
   with tf.Graph().as_default():
     build_two_scopes()
-    assert training.get_init_fn('/does/not/matter', train_dir) is None
+    assert fine_tuning.get_init_fn('/does/not/matter', train_dir) is None
 
 
 def test_missing_variable_needs_ignore_missing_vars(tmp_path):
@@ -137,8 +146,8 @@ def test_missing_variable_needs_ignore_missing_vars(tmp_path):
     build_two_scopes()
     slim.model_variable('Net/extra', shape=[1])
     with pytest.raises(UserError, match='Net/extra is not in checkpoint'):
-      training.get_init_fn(checkpoint, None)
-    assert training.get_init_fn(checkpoint, None,
+      fine_tuning.get_init_fn(checkpoint, None)
+    assert fine_tuning.get_init_fn(checkpoint, None,
                                 ignore_missing_vars=True) is not None
 
 
@@ -157,7 +166,7 @@ class FakeSession(object):
 
 def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
   clock = iter(np.arange(0.0, 100.0, 0.5))  # each call 0.5 s later
-  step_fn = training.ProgressStep('lr', images_per_step=8,
+  step_fn = progress.ProgressStep('lr', images_per_step=8,
                                   num_samples_per_epoch=80,
                                   max_number_of_steps=20,
                                   log_every_n_steps=5,
@@ -174,10 +183,10 @@ def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
     tf.logging.info = original
   assert [stop for _, stop in results] == [False] * 19 + [True]
   # Step 1 logs too: every run shows its first loss.
-  steps = [training.PROGRESS_LINE_RE.match(line).group('step')
+  steps = [progress.PROGRESS_LINE_RE.match(line).group('step')
            for line in lines]
   assert steps == ['1', '5', '10', '15', '20']
-  match = training.PROGRESS_LINE_RE.match(lines[2])
+  match = progress.PROGRESS_LINE_RE.match(lines[2])
   assert match, lines[2]
   assert match.group('step') == '10'
   assert float(match.group('loss')) == 2.5
@@ -189,8 +198,8 @@ def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
 
 
 def test_format_eta():
-  assert training.format_eta(3725.4) == '1:02:05'
-  assert training.format_eta(-3) == '0:00:00'
+  assert progress.format_eta(3725.4) == '1:02:05'
+  assert progress.format_eta(-3) == '0:00:00'
 
 
 ConfigFlags = collections.namedtuple(
@@ -198,14 +207,14 @@ ConfigFlags = collections.namedtuple(
 
 
 def test_session_config_is_default_without_flags():
-  config = training.session_config_from_flags(
+  config = session_config.session_config_from_flags(
       ConfigFlags(0, 0, xla=False, mixed_precision=False))
   assert config == tf.ConfigProto()
 
 
 def test_session_config_xla_turns_on_auto_clustering_on_cpu(monkeypatch):
   monkeypatch.setenv('TF_XLA_FLAGS', '--tf_xla_auto_jit=2')
-  config = training.session_config_from_flags(
+  config = session_config.session_config_from_flags(
       ConfigFlags(0, 0, xla=True, mixed_precision=False))
   assert (config.graph_options.optimizer_options.global_jit_level ==
           tf.OptimizerOptions.ON_1)
@@ -227,9 +236,9 @@ def _rewrites(config):
     (None, (False, False))])
 def test_session_config_mixed_precision_rewrite_per_dtype(
     monkeypatch, dtype, expected):
-  monkeypatch.setattr(training, 'mixed_precision_dtype',
+  monkeypatch.setattr(session_config, 'mixed_precision_dtype',
                       lambda clone_on_cpu=False: dtype)
-  config = training.session_config_from_flags(
+  config = session_config.session_config_from_flags(
       ConfigFlags(1, 2, xla=False, mixed_precision=True))
   assert _rewrites(config) == expected
   assert list(config.device_filters) == ['/job:ps', '/job:worker/task:2']
@@ -243,11 +252,11 @@ def test_cpu_has_bfloat16_reads_cpu_flags(tmp_path, flags_line, expected):
   cpuinfo = tmp_path / 'cpuinfo'
   cpuinfo.write_text('processor\t: 0\nmodel name\t: avx512_bf16 CPU\n%s\n'
                      % flags_line)
-  assert training.cpu_has_bfloat16(str(cpuinfo)) is expected
+  assert session_config.cpu_has_bfloat16(str(cpuinfo)) is expected
 
 
 def test_cpu_has_bfloat16_without_cpuinfo(tmp_path):
-  assert not training.cpu_has_bfloat16(str(tmp_path / 'missing'))
+  assert not session_config.cpu_has_bfloat16(str(tmp_path / 'missing'))
 
 
 @pytest.mark.parametrize('gpus, clone_on_cpu, bf16_cpu, onednn, expected', [
@@ -260,12 +269,12 @@ def test_mixed_precision_dtype_per_machine(monkeypatch, gpus, clone_on_cpu,
                                            bf16_cpu, onednn, expected):
   monkeypatch.setattr(tf.config, 'list_physical_devices',
                       lambda kind=None: gpus if kind == 'GPU' else [])
-  monkeypatch.setattr(training, 'cpu_has_bfloat16', lambda: bf16_cpu)
+  monkeypatch.setattr(session_config, 'cpu_has_bfloat16', lambda: bf16_cpu)
   monkeypatch.setenv('TF_ENABLE_ONEDNN_OPTS', onednn)
-  assert training.mixed_precision_dtype(clone_on_cpu) == expected
+  assert session_config.mixed_precision_dtype(clone_on_cpu) == expected
 
 
-@pytest.mark.skipif(not training.cpu_has_bfloat16(),
+@pytest.mark.skipif(not session_config.cpu_has_bfloat16(),
                     reason='this CPU has no native bfloat16 math')
 def test_bfloat16_rewrite_changes_the_math_within_bfloat16_precision():
   """On a bfloat16 CPU the rewrite really runs the network in bfloat16 (the
@@ -281,7 +290,7 @@ def test_bfloat16_rewrite_changes_the_math_within_bfloat16_precision():
     results = {}
     for dtype in ('float32', 'bfloat16'):
       config = tf.ConfigProto()
-      training.enable_mixed_precision(
+      session_config.enable_mixed_precision(
           config, dtype if dtype != 'float32' else None)
       with tf.Session(config=config) as sess:
         sess.run(tf.global_variables_initializer())
@@ -307,7 +316,7 @@ def test_after_step_hook_sees_each_step_and_is_left_out_of_the_rate():
     if step == 2:
       now[0] += 100.0  # a long evaluation
 
-  step_fn = training.ProgressStep(
+  step_fn = progress.ProgressStep(
       'lr', images_per_step=8, num_samples_per_epoch=80,
       max_number_of_steps=4, log_every_n_steps=4, clock=clock,
       after_step=after_step,
@@ -322,7 +331,7 @@ def test_after_step_hook_sees_each_step_and_is_left_out_of_the_rate():
   finally:
     tf.logging.info = original
   assert calls == [(step, 2.5, 0.1, 'ckpt-%d' % step) for step in (1, 2, 3, 4)]
-  last = training.PROGRESS_LINE_RE.match(lines[-1])
+  last = progress.PROGRESS_LINE_RE.match(lines[-1])
   assert last.group('step') == '4'
   # Window steps 2-4: 1 s of step each, plus the hook's first clock read
   # (0.5 s); the 100 s evaluation is left out (with it: 24 / 104.5 s).
@@ -331,7 +340,7 @@ def test_after_step_hook_sees_each_step_and_is_left_out_of_the_rate():
 
 
 def test_last_step_logs_even_off_the_logging_interval():
-  step_fn = training.ProgressStep('lr', images_per_step=8,
+  step_fn = progress.ProgressStep('lr', images_per_step=8,
                                   num_samples_per_epoch=80,
                                   max_number_of_steps=6,
                                   log_every_n_steps=10)
@@ -345,7 +354,7 @@ def test_last_step_logs_even_off_the_logging_interval():
       step_fn(sess, 'train_op', 'global_step', {})
   finally:
     tf.logging.info = original
-  assert [training.PROGRESS_LINE_RE.match(line).group('step')
+  assert [progress.PROGRESS_LINE_RE.match(line).group('step')
           for line in lines] == ['1', '6']
 
 
@@ -356,7 +365,7 @@ def test_full_disk_is_one_line_and_leaves_no_temporary_files(tmp_path):
   leftover = os.path.join(train_dir, 'model.ckpt-5_temp_abc.tempstate123')
   open(leftover, 'w').close()
   with pytest.raises(UserError) as error:
-    with training._user_errors_from_training(train_dir):
+    with training_errors.user_errors_from_training(train_dir):
       raise OSError(errno.ENOSPC, 'No space left on device')
   assert 'disk of --train_dir=%s is full' % train_dir in str(error.value)
   assert 'model.ckpt-3 is kept' in str(error.value)
@@ -365,5 +374,5 @@ def test_full_disk_is_one_line_and_leaves_no_temporary_files(tmp_path):
 
 def test_other_errors_pass_through_unchanged(tmp_path):
   with pytest.raises(OSError, match='Permission denied'):
-    with training._user_errors_from_training(str(tmp_path)):
+    with training_errors.user_errors_from_training(str(tmp_path)):
       raise OSError(errno.EACCES, 'Permission denied')
