@@ -133,7 +133,7 @@ def require_flag(flags_obj, name, hint):
 
 
 def load_dataset(flags_obj):
-  """The dataset descriptor the dataset flags point at (`pipeline.load_dataset`)."""
+  """The dataset descriptor the dataset flags name (`pipeline.load_dataset`)."""
   return pipeline.load_dataset(flags_obj.dataset_name,
                                flags_obj.dataset_split_name,
                                flags_obj.dataset_dir)
@@ -144,13 +144,8 @@ def build_pipeline(flags_obj, is_training, image_size=None, weight_decay=0.0):
 
   Scripts (and test flag objects) without --num_frames feed images.
   """
-  return pipeline.build_pipeline(
-      load_dataset(flags_obj), flags_obj.model_name, is_training,
-      image_size=image_size, weight_decay=weight_decay,
-      labels_offset=flags_obj.labels_offset,
-      preprocessing_name=flags_obj.preprocessing_name,
-      use_grayscale=flags_obj.use_grayscale,
-      num_frames=getattr(flags_obj, 'num_frames', None))
+  return pipeline.pipeline_from_config(flags_obj, is_training, image_size,
+                                       weight_decay)
 
 
 def build_evaluation(flags_obj, batch_size, image_size=None):

@@ -7,7 +7,7 @@
 
 Rerunning the same command after an interruption resumes from the last
 checkpoint in --train_dir. --checkpoint_path only warm-starts a new run.
-Distributed runs read the cluster from TF_CONFIG (see deployment/training.py).
+Distributed runs read the cluster from TF_CONFIG (see deployment/distributed.py).
 """
 
 import tf_compat  # noqa: F401

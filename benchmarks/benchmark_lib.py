@@ -206,8 +206,8 @@ def _session_config(tf, spec):
         tf.OptimizerOptions.ON_1)
   if spec['bfloat16']:
     # What train_image_classifier.py --mixed_precision does on such a CPU.
-    from deployment import training  # pylint: disable=g-import-not-at-top
-    training.enable_mixed_precision(config, 'bfloat16')
+    from deployment import session_config  # pylint: disable=g-import-not-at-top
+    session_config.enable_mixed_precision(config, 'bfloat16')
   return config
 
 

@@ -143,8 +143,8 @@ def _cpu_has_bfloat16():
   # Imported here: it loads TensorFlow, which only the measuring processes
   # need otherwise.
   sys.path.insert(0, benchmark_lib.ROOT)
-  from deployment import training  # pylint: disable=g-import-not-at-top
-  return training.cpu_has_bfloat16()
+  from deployment import session_config  # pylint: disable=g-import-not-at-top
+  return session_config.cpu_has_bfloat16()
 
 
 def _bfloat16_rows(keras_train, keras_infer, train, infer, ours, torch):

@@ -16,7 +16,7 @@ take at that rate, in training's h:mm:ss.
 
 import time
 
-from deployment import training
+from deployment import progress
 
 # A line at least this often, so that a multi-hour build (ImageNet's 5% is
 # 64000 images) still shows it is alive.
@@ -62,4 +62,4 @@ class ConversionProgress(object):
     left = (self.total - self.done) / rate if rate else 0
     return 'Converted %d/%d images (%d%%), %.1f images/sec, ETA %s' % (
         self.done, self.total, 100 * self.done // max(1, self.total), rate,
-        training.format_eta(left))
+        progress.format_eta(left))

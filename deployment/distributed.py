@@ -14,7 +14,7 @@ import os
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from common_flags import UserError
+from deployment.errors import UserError
 from deployment import model_deploy
 
 

@@ -41,7 +41,6 @@ import tf_slim as slim
 
 from deployment import checkpoints
 from deployment.errors import UserError
-from deployment import training
 
 ACCURACY = 'eval/Accuracy'
 RECALL_5 = 'eval/Recall_5'
@@ -282,7 +281,7 @@ def _training_finished(checkpoint_dir, final_step, last_step):
   """Whether the last evaluated step is the training's final one."""
   if last_step is None:
     return False
-  final_step = final_step or training.read_final_step(checkpoint_dir)
+  final_step = final_step or checkpoints.read_final_step(checkpoint_dir)
   return final_step is not None and last_step >= final_step
 
 

@@ -13,7 +13,7 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from common_flags import UserError
+from deployment.errors import UserError
 from deployment import checkpoints
 
 

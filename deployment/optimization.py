@@ -13,7 +13,7 @@ the wrappers (loss scaling for --mixed_precision, SyncReplicasOptimizer for
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from common_flags import UserError
+from deployment.errors import UserError
 
 LEARNING_RATE_DECAY_TYPES = ('fixed', 'exponential', 'polynomial')
 OPTIMIZERS = ('adadelta', 'adagrad', 'adam', 'ftrl', 'momentum', 'sgd',

@@ -159,6 +159,26 @@ def build_pipeline(dataset, model_name, is_training, image_size=None,
                   channels=1 if use_grayscale else dataset.channels)
 
 
+def pipeline_from_config(config, is_training, image_size=None,
+                         weight_decay=0.0):
+  """`build_pipeline` for a run's config (the scripts' dataset/model flags).
+
+  Args:
+    config: an object with `dataset_name`, `dataset_split_name`,
+      `dataset_dir`, `model_name`, `labels_offset`, `preprocessing_name`,
+      `use_grayscale` and optionally `num_frames` (absent: images).
+    is_training, image_size, weight_decay: as `build_pipeline`.
+  """
+  return build_pipeline(
+      load_dataset(config.dataset_name, config.dataset_split_name,
+                   config.dataset_dir),
+      config.model_name, is_training, image_size=image_size,
+      weight_decay=weight_decay, labels_offset=config.labels_offset,
+      preprocessing_name=config.preprocessing_name,
+      use_grayscale=config.use_grayscale,
+      num_frames=getattr(config, 'num_frames', None))
+
+
 def make_iterator(pipeline, is_training, batch_size, num_readers=4,
                   num_preprocessing_threads=4, labels_offset=0,
                   num_epochs=None, seed=None):

@@ -16,7 +16,7 @@ import time
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from common_flags import UserError
+from deployment.errors import UserError
 from deployment import model_deploy
 from deployment import training_errors
 

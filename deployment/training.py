@@ -26,28 +26,16 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-import common_flags
-from common_flags import UserError
+from deployment.errors import UserError
 from deployment import checkpoints
 from deployment import distributed
 from deployment import fine_tuning
 from deployment import model_deploy
 from deployment import optimization
+from deployment import pipeline as pipeline_lib
 from deployment import progress
 from deployment import session_config
 from deployment import training_errors
-
-# Moved: these names are re-exported for callers being switched
-# (deployment/evaluation.py, datasets/conversion_progress.py,
-# benchmarks/benchmark_lib.py, benchmarks/densenet_vs_keras.py,
-# tests/test_train_image_classifier.py, tests/test_evaluation.py,
-# tests/test_benchmark_lib.py).
-from deployment.checkpoints import FINAL_STEP_FILE  # noqa: F401
-from deployment.checkpoints import read_final_step  # noqa: F401
-from deployment.progress import format_eta  # noqa: F401
-from deployment.session_config import cpu_flags  # noqa: F401
-from deployment.session_config import cpu_has_bfloat16  # noqa: F401
-from deployment.session_config import enable_mixed_precision  # noqa: F401
 
 # Weight of the auxiliary head's loss (Inception), as in slim.
 AUX_LOSS_WEIGHT = 0.4
@@ -57,9 +45,9 @@ CHECKPOINT_BASENAME = 'model.ckpt'
 
 
 def _check_flags(flags_obj):
-  common_flags.require_flag(flags_obj, 'train_dir',
-                            'pass a writable directory for checkpoints and '
-                            'summaries (e.g. /output/ckpt)')
+  if not flags_obj.train_dir:
+    raise UserError('--train_dir is required: pass a writable directory for '
+                    'checkpoints and summaries (e.g. /output/ckpt)')
   for name in ('batch_size', 'num_clones', 'worker_replicas'):
     if getattr(flags_obj, name) < 1:
       raise UserError('--%s must be at least 1, got %d' %
@@ -201,7 +189,7 @@ def _memory_efficient_pipeline(pipeline, model_name):
 
 def _training_pipeline(flags_obj):
   """The pipeline to train on, its split checked to hold records."""
-  pipeline = common_flags.build_pipeline(
+  pipeline = pipeline_lib.pipeline_from_config(
       flags_obj, is_training=True, image_size=flags_obj.train_image_size,
       weight_decay=flags_obj.weight_decay)
   if getattr(flags_obj, 'memory_efficient', False):
@@ -229,9 +217,11 @@ def _build_train_op(flags_obj, config, pipeline, images_per_step):
     global_step = tf.train.get_or_create_global_step()
     moving_averages = _moving_averages(flags_obj, global_step)
   with tf.device(config.inputs_device()):
-    iterator = common_flags.make_iterator(
-        flags_obj, pipeline, is_training=True,
-        batch_size=flags_obj.batch_size, num_readers=flags_obj.num_readers)
+    iterator = pipeline_lib.make_iterator(
+        pipeline, is_training=True, batch_size=flags_obj.batch_size,
+        num_readers=flags_obj.num_readers,
+        num_preprocessing_threads=flags_obj.num_preprocessing_threads,
+        labels_offset=flags_obj.labels_offset)
   with tf.device(config.optimizer_device()):
     learning_rate = optimization.configure_learning_rate(
         flags_obj, pipeline.dataset.num_samples, global_step, images_per_step)

@@ -18,7 +18,7 @@ import threading
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from common_flags import UserError
+from deployment.errors import UserError
 from deployment import checkpoints
 
 # Brackets the label-range assertion's text inside TensorFlow's error.

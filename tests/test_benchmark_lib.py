@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from deployment import training
+from deployment import session_config
 
 sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
 import benchmark_lib  # noqa: E402  pylint: disable=g-import-not-at-top
@@ -41,13 +41,13 @@ def _convolution_kernels(isa_cap):
           if ',exec,cpu,convolution,' in line}
 
 
-@pytest.mark.skipif('avx2' not in training.cpu_flags(), reason='CPU without AVX2')
+@pytest.mark.skipif('avx2' not in session_config.cpu_flags(), reason='CPU without AVX2')
 def test_avx2_cap_makes_tensorflow_run_avx2_kernels():
   kernels = _convolution_kernels('avx2')
   assert kernels and all(kernel.endswith(':avx2') for kernel in kernels)
 
 
-@pytest.mark.skipif('avx512f' not in training.cpu_flags(),
+@pytest.mark.skipif('avx512f' not in session_config.cpu_flags(),
                     reason='only an AVX-512 CPU has kernels to cap')
 def test_native_runs_the_avx512_kernels_the_cap_takes_away():
   kernels = _convolution_kernels('native')

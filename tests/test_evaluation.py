@@ -12,7 +12,7 @@ import tensorflow.compat.v1 as tf
 import common_flags
 import evaluation_helpers as helpers
 from deployment import evaluation
-from deployment import training
+from deployment import checkpoints
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_loop_reads_the_final_step_the_training_recorded(dataset_dir,
                                                          tmp_path):
   train_dir = str(tmp_path)
   helpers.write_biased_checkpoint(train_dir, 4)
-  (tmp_path / training.FINAL_STEP_FILE).write_text('4\n')
+  (tmp_path / checkpoints.FINAL_STEP_FILE).write_text('4\n')
   start = time.time()
   results = evaluation.evaluation_loop(_eval_graph(dataset_dir), train_dir, 1,
                                        None, 0, eval_timeout_secs=60)

@@ -19,7 +19,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from datasets import fake_data
-from deployment import training
+from deployment import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'train_image_classifier.py')
@@ -82,7 +82,7 @@ def test_trains_logs_progress_and_saves_final_step(trained):
   # The newest checkpoint is the one named latest, and the marker that
   # stops an evaluation loop records it.
   assert saved_step(train_dir) == 6
-  assert training.read_final_step(train_dir) == 6
+  assert checkpoints.read_final_step(train_dir) == 6
 
 
 def test_writes_tensorboard_summaries(trained):
@@ -104,7 +104,7 @@ def test_rerun_resumes_and_ignores_checkpoint_path(trained, dataset_dir,
   code, log = run_train(dataset_dir, train_dir, '--max_number_of_steps=8',
                         '--checkpoint_path=/elsewhere/model.ckpt')
   assert code == 0, log
-  assert training.read_final_step(train_dir) == 8
+  assert checkpoints.read_final_step(train_dir) == 8
   assert 'ignoring --checkpoint_path=/elsewhere/model.ckpt' in log
   assert [int(s) for s, _ in LOG_LINE.findall(log)] == [7, 8]
   assert saved_step(train_dir) == 8
