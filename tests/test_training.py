@@ -164,13 +164,8 @@ class FakeSession(object):
     return self.step
 
 
-def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
-  clock = iter(np.arange(0.0, 100.0, 0.5))  # each call 0.5 s later
-  step_fn = progress.ProgressStep('lr', images_per_step=8,
-                                  num_samples_per_epoch=80,
-                                  max_number_of_steps=20,
-                                  log_every_n_steps=5,
-                                  clock=lambda: next(clock))
+def _run_steps(step_fn, num_steps):
+  """Runs `step_fn` on a FakeSession; returns (results, logged lines)."""
   sess = FakeSession()
   lines = []
   original = tf.logging.info
@@ -178,9 +173,20 @@ def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
                                                     else msg)
   try:
     results = [step_fn(sess, 'train_op', 'global_step', {})
-               for _ in range(20)]
+               for _ in range(num_steps)]
   finally:
     tf.logging.info = original
+  return results, lines
+
+
+def test_progress_line_has_slim_prefix_rate_epoch_and_eta():
+  clock = iter(np.arange(0.0, 100.0, 0.5))  # each call 0.5 s later
+  step_fn = progress.ProgressStep('lr', images_per_step=8,
+                                  num_samples_per_epoch=80,
+                                  max_number_of_steps=20,
+                                  log_every_n_steps=5,
+                                  clock=lambda: next(clock))
+  results, lines = _run_steps(step_fn, 20)
   assert [stop for _, stop in results] == [False] * 19 + [True]
   # Step 1 logs too: every run shows its first loss.
   steps = [progress.PROGRESS_LINE_RE.match(line).group('step')
@@ -321,15 +327,7 @@ def test_after_step_hook_sees_each_step_and_is_left_out_of_the_rate():
       max_number_of_steps=4, log_every_n_steps=4, clock=clock,
       after_step=after_step,
       save_checkpoint=lambda sess, step: 'ckpt-%d' % step)
-  lines = []
-  original = tf.logging.info
-  tf.logging.info = lambda msg, *args: lines.append(msg % args)
-  sess = FakeSession()
-  try:
-    for _ in range(4):
-      step_fn(sess, 'train_op', 'global_step', {})
-  finally:
-    tf.logging.info = original
+  _, lines = _run_steps(step_fn, 4)
   assert calls == [(step, 2.5, 0.1, 'ckpt-%d' % step) for step in (1, 2, 3, 4)]
   last = progress.PROGRESS_LINE_RE.match(lines[-1])
   assert last.group('step') == '4'
@@ -344,16 +342,7 @@ def test_last_step_logs_even_off_the_logging_interval():
                                   num_samples_per_epoch=80,
                                   max_number_of_steps=6,
                                   log_every_n_steps=10)
-  sess = FakeSession()
-  lines = []
-  original = tf.logging.info
-  tf.logging.info = lambda msg, *args: lines.append(msg % args if args
-                                                    else msg)
-  try:
-    for _ in range(6):
-      step_fn(sess, 'train_op', 'global_step', {})
-  finally:
-    tf.logging.info = original
+  _, lines = _run_steps(step_fn, 6)
   assert [progress.PROGRESS_LINE_RE.match(line).group('step')
           for line in lines] == ['1', '6']
 
