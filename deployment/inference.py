@@ -122,12 +122,11 @@ def _any_split(dataset_name, dataset_dir):
   error = None
   for split_name in ('train', 'validation', 'test'):
     try:
-      return dataset_factory.get_dataset(dataset_name, split_name,
-                                         dataset_dir)
-    except (ValueError, KeyError, IOError) as split_error:
+      return pipeline.load_dataset(dataset_name, split_name, dataset_dir)
+    except UserError as split_error:
       error = split_error
   raise UserError('--dataset_name=%s --dataset_dir=%s: %s' % (
-      dataset_name, dataset_dir, ' '.join(str(error).split()))) from error
+      dataset_name, dataset_dir, error)) from error
 
 
 def preprocessing_name_of(spec):

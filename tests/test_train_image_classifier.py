@@ -19,6 +19,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 from datasets import fake_data
+import deployment_helpers as helpers
 from deployment import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,13 +31,12 @@ LOG_LINE = re.compile(
 
 def run_train(dataset_dir, train_dir, *extra, timeout=120):
   """Runs the training script; returns (exit code, stdout + stderr)."""
-  args = [sys.executable, SCRIPT, '--dataset_name=quiz',
-          '--dataset_dir=%s' % dataset_dir, '--train_dir=%s' % train_dir,
-          '--model_name=lenet', '--train_image_size=28', '--batch_size=4',
-          '--log_every_n_steps=1', '--num_readers=1',
-          '--num_preprocessing_threads=1'] + list(extra)
-  proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
-                        timeout=timeout)
+  proc = helpers.run_script(
+      'train_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=%s' % dataset_dir, '--train_dir=%s' % train_dir,
+      '--model_name=lenet', '--train_image_size=28', '--batch_size=4',
+      '--log_every_n_steps=1', '--num_readers=1',
+      '--num_preprocessing_threads=1', *extra, timeout=timeout)
   return proc.returncode, proc.stdout + proc.stderr
 
 
@@ -206,8 +206,8 @@ def test_nan_loss_stops_with_one_line(dataset_dir, tmp_path):
 
 
 def test_help_lists_every_flag_with_default():
-  proc = subprocess.run([sys.executable, SCRIPT, '--help'], cwd=ROOT,
-                        capture_output=True, text=True, timeout=60)
+  proc = helpers.run_script('train_image_classifier.py', '--help',
+                            timeout=60)
   text = proc.stdout + proc.stderr
   for flag, default in [('clone_on_cpu', 'false'), ('opt_epsilon', '1.0'),
                         ('optimizer', 'rmsprop'), ('batch_size', '32'),
@@ -223,11 +223,10 @@ def test_help_lists_every_flag_with_default():
 
 
 def test_missing_dataset_dir_is_one_clear_line(tmp_path):
-  args = [sys.executable, SCRIPT, '--dataset_name=quiz',
-          '--dataset_dir=/no/such/dir', '--model_name=lenet',
-          '--train_dir=%s' % (tmp_path / 'ckpt')]
-  proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
-                        timeout=60)
+  proc = helpers.run_script(
+      'train_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=/no/such/dir', '--model_name=lenet',
+      '--train_dir=%s' % (tmp_path / 'ckpt'), timeout=60)
   assert proc.returncode == 1
   assert 'Traceback' not in proc.stderr
   assert re.search(r'^ERROR: --dataset_dir=/no/such/dir does not exist',
@@ -235,9 +234,9 @@ def test_missing_dataset_dir_is_one_clear_line(tmp_path):
 
 
 def test_mistyped_flag_is_refused_not_ignored(tmp_path):
-  proc = subprocess.run([sys.executable, SCRIPT, '--learning_rat=0.1',
-                         '--train_dir=%s' % (tmp_path / 'ckpt')], cwd=ROOT,
-                        capture_output=True, text=True, timeout=60)
+  proc = helpers.run_script('train_image_classifier.py', '--learning_rat=0.1',
+                            '--train_dir=%s' % (tmp_path / 'ckpt'),
+                            timeout=60)
   assert proc.returncode == 1
   assert 'Traceback' not in proc.stderr
   assert re.search(r'^ERROR: unknown flag\(s\) --learning_rat=0.1 .*'
