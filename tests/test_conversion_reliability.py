@@ -6,8 +6,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -15,6 +13,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 from PIL import Image
 
+import deployment_helpers
 from datasets import conversion_progress
 from datasets import convert_dataset
 from datasets import convert_folder
@@ -23,7 +22,6 @@ from datasets import dataset_utils
 from datasets import fake_data
 from datasets import staged_output
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUIET = lambda _: None  # noqa: E731
 
 
@@ -404,10 +402,9 @@ def test_bad_metadata_is_one_line_naming_the_file(tmp_path, field, value,
 
 def test_script_prints_one_line_for_nan_validation_size(tmp_path):
   _photo_folder(str(tmp_path / 'pets'))
-  result = subprocess.run(
-      [sys.executable, 'download_and_convert_data.py', '--dataset_name=pets',
-       '--dataset_dir=%s' % tmp_path, '--validation_size=nan'],
-      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  result = deployment_helpers.run_script(
+      'download_and_convert_data.py', '--dataset_name=pets',
+      '--dataset_dir=%s' % tmp_path, '--validation_size=nan', timeout=120)
   assert result.returncode == 1 and 'Traceback' not in result.stderr
   lines = [line for line in result.stderr.splitlines()
            if line.startswith('ERROR: ')]

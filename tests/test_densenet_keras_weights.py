@@ -1,17 +1,15 @@
 """nets/densenet_keras_weights.py: Keras DenseNet121 -> our densenet121."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+import deployment_helpers
 from nets import densenet
 from nets import densenet_keras_weights as converter
 
-from conftest import ROOT
 
 # Not the Keras epsilon, so the variance shift is exercised.
 OUR_EPSILON = 1e-3
@@ -128,10 +126,9 @@ def test_non_densenet_layer_and_unknown_model_are_rejected():
 def test_script_reports_a_corrupt_weights_file_in_one_line(tmp_path):
   weights = tmp_path / 'densenet121.h5'
   weights.write_bytes(b'not an HDF5 file')
-  result = subprocess.run(
-      [sys.executable, 'convert_keras_densenet.py', '--keras_weights=%s' %
-       weights, '--output_path=%s' % (tmp_path / 'out' / 'model.ckpt')],
-      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  result = deployment_helpers.run_script(
+      'convert_keras_densenet.py', '--keras_weights=%s' % weights,
+      '--output_path=%s' % (tmp_path / 'out' / 'model.ckpt'), timeout=120)
   assert result.returncode == 1
   assert 'Traceback' not in result.stderr
   last_line = result.stderr.strip().splitlines()[-1]

@@ -15,6 +15,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from PIL import Image
 
+import deployment_helpers
 from datasets import cifar10
 from datasets import convert_dataset
 from datasets import dataset_factory
@@ -153,11 +154,10 @@ README_SNIPPET = textwrap.dedent('''\
 def test_readme_snippet_reads_real_pixels_of_converted_flowers(tmp_path):
   expected = _flower_photos(str(tmp_path / 'photos' / 'flower_photos'))
   out = str(tmp_path / 'flowers')
-  subprocess.run(
-      [sys.executable, 'download_and_convert_data.py', '--dataset_name=flowers',
-       '--dataset_dir=%s' % out, '--source_dir=%s' % (tmp_path / 'photos'),
-       '--validation_size=4'], cwd=ROOT, check=True, capture_output=True,
-      timeout=120)
+  deployment_helpers.succeeds(
+      'download_and_convert_data.py', '--dataset_name=flowers',
+      '--dataset_dir=%s' % out, '--source_dir=%s' % (tmp_path / 'photos'),
+      '--validation_size=4', timeout=120)
   (tmp_path / 'snippet.py').write_text(README_SNIPPET)
   result = subprocess.run(
       [sys.executable, str(tmp_path / 'snippet.py'), out, '60'], cwd=ROOT,

@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,12 +9,12 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from PIL import Image
 
+import deployment_helpers
 from datasets import dataset_factory
 from datasets import download_and_convert_visualwakewords as converter
 from datasets import staged_output
 from datasets import visualwakewords
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PERSON, DOG = 1, 18  # COCO's category ids
 HEIGHT, WIDTH = 40, 50  # 2000 pixels: the 0.005 threshold is 10 pixels
 
@@ -95,11 +93,10 @@ def _provide(dataset, count):
 def test_mini_coco_converts_and_reads_back_through_get_split(tmp_path):
   expected = _write_mini_coco(str(tmp_path / 'coco'))
   out = str(tmp_path / 'vww')
-  result = subprocess.run(
-      [sys.executable, 'download_and_convert_data.py',
-       '--dataset_name=visualwakewords', '--dataset_dir=%s' % out,
-       '--source_dir=%s' % (tmp_path / 'coco')],
-      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  result = deployment_helpers.run_script(
+      'download_and_convert_data.py', '--dataset_name=visualwakewords',
+      '--dataset_dir=%s' % out, '--source_dir=%s' % (tmp_path / 'coco'),
+      timeout=120)
   assert result.returncode == 0, result.stderr[-2000:]
   assert 'train.record-00000-of-00005' in os.listdir(out)
   assert 'val.record-00001-of-00002' in os.listdir(out)
@@ -138,11 +135,10 @@ def test_missing_annotations_file_is_one_line_and_writes_nothing(tmp_path):
                      match='instances_val2014.json not found'):
     converter.convert(str(out), str(tmp_path / 'coco'), log=lambda _: None)
   assert os.listdir(out) == []
-  result = subprocess.run(
-      [sys.executable, 'download_and_convert_data.py',
-       '--dataset_name=visualwakewords', '--dataset_dir=%s' % out,
-       '--source_dir=%s' % (tmp_path / 'coco')],
-      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  result = deployment_helpers.run_script(
+      'download_and_convert_data.py', '--dataset_name=visualwakewords',
+      '--dataset_dir=%s' % out, '--source_dir=%s' % (tmp_path / 'coco'),
+      timeout=120)
   assert result.returncode == 1
   assert 'Traceback' not in result.stderr
   errors = [line for line in result.stderr.splitlines()
