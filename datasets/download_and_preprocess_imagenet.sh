@@ -87,8 +87,9 @@ ${folder}); download it, or put it there and set IMAGENET_SKIP_DOWNLOAD=1"
   if [ "${status}" -ne 0 ]; then
     # tar's --to-command children can still be writing when tar gives up on
     # a truncated archive: remove until nothing comes back.
+    # (rm itself fails, "Directory not empty", while they still write.)
     for _ in 1 2 3 4 5 6 7 8 9 10; do
-      rm -rf "${folder}.partial"
+      rm -rf "${folder}.partial" 2>/dev/null || true
       sleep 0.2
       [ -e "${folder}.partial" ] || break
     done

@@ -214,7 +214,8 @@ def test_recomputation_waits_for_the_gradient():
 
 def test_train_flag_builds_memory_efficient_network():
   """--memory_efficient reaches the network (deployment/training.py)."""
-  from common_flags import Pipeline, UserError  # pylint: disable=g-import-not-at-top
+  from deployment.errors import UserError  # pylint: disable=g-import-not-at-top
+  from deployment.pipeline import Pipeline  # pylint: disable=g-import-not-at-top
   from deployment import training  # pylint: disable=g-import-not-at-top
 
   def pipeline(name):
