@@ -77,18 +77,21 @@ def check_inputs():
     raise common_flags.UserError(
         '--model_name=%s is not a known network (e.g. %s)' %
         (FLAGS.model_name, ', '.join(sorted(nets_factory.networks_map)[:8])))
-  for flag in ('train_split_name', 'dataset_split_name'):
-    dataset = pipeline.load_dataset(FLAGS.dataset_name, getattr(FLAGS, flag),
-                                    FLAGS.dataset_dir)
-    try:
-      training.check_has_records(dataset, dataset.split_name)
-    except common_flags.UserError as error:
-      raise common_flags.UserError(
-          str(error).replace('--dataset_split_name', '--' + flag, 1)
-      ) from error
-    if flag == 'train_split_name':
-      num_samples = dataset.num_samples
-  return num_samples
+  train_split = _checked_split('train_split_name')
+  _checked_split('dataset_split_name')
+  return train_split.num_samples
+
+
+def _checked_split(flag):
+  """The split flag `flag` names; UserError naming that flag if empty."""
+  dataset = pipeline.load_dataset(FLAGS.dataset_name, getattr(FLAGS, flag),
+                                  FLAGS.dataset_dir)
+  try:
+    training.check_has_records(dataset, dataset.split_name)
+  except common_flags.UserError as error:
+    raise common_flags.UserError(
+        str(error).replace('--dataset_split_name', '--' + flag, 1)) from error
+  return dataset
 
 
 def build_evaluation(eval_dir):
