@@ -93,9 +93,7 @@ PREPROCESSING_NAME_HELP = (
 def define_model_flags():
   """Defines the flags that pick the network and its preprocessing."""
   define_network_flags()
-  flags.DEFINE_float('moving_average_decay', None,
-                     'The decay of the moving averages of the weights. If '
-                     'None, no moving averages are used.')
+  define_moving_average_flag()
   # Video networks take clips; slim has no video dataset, so build_pipeline
   # turns each preprocessed image into a still clip for them.
   flags.DEFINE_integer('num_frames', None,
@@ -106,6 +104,21 @@ def define_model_flags():
                        'axis (a still clip): enough to check a set-up or to '
                        'fine-tune on stills, not to learn motion.')
   require_positive('num_frames')
+
+
+EXPORT_AVERAGES_NOTE = (
+    'Set it (to any value: the averages are stored under one name) to put '
+    'the averages training kept with this flag in the graph instead of the '
+    'weights, as eval_image_classifier.py evaluates them.')
+
+
+def define_moving_average_flag(note=''):
+  """Defines --moving_average_decay (training keeps the averages, eval,
+  export and freeze read them instead of the weights)."""
+  flags.DEFINE_float('moving_average_decay', None,
+                     'The decay of the moving averages of the weights. If '
+                     'None, no moving averages are used.' +
+                     (' ' + note if note else ''))
 
 
 def define_network_flags(preprocessing_note=''):

@@ -21,6 +21,10 @@ constants) and the class names go next to it as <output_file>.label; add
       --output_file=/tmp/densenet_freeze.pb \
       --saved_model_dir=/tmp/densenet_serving/1
 
+A network trained with --moving_average_decay (the main job) is exported
+with the same flag, so the graph holds the averaged weights it was
+evaluated with.
+
 A video network (i3d, s3dg) takes clips: --is_video_model --num_frames=N
 makes the placeholder [batch_size, N, image_size, image_size, channels] and
 records N in `inference_info`; its SavedModel sees each image as a still
@@ -44,6 +48,7 @@ common_flags.define_network_flags(
 common_flags.define_dataset_name_flags(
     'Directory of the converted dataset: its labels.txt names the classes. '
     'Optional for registered datasets.')
+common_flags.define_moving_average_flag(common_flags.EXPORT_AVERAGES_NOTE)
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 flags.DEFINE_boolean('is_training', False,
                      'Whether to save out a training-focused version of the '
@@ -99,7 +104,8 @@ def main(_):
   graph_def, info = inference.export_graph_def(spec)
   if FLAGS.checkpoint_path:
     graph_def = inference.freeze_graph_def(
-        graph_def, FLAGS.checkpoint_path, inference.output_node_names(info))
+        graph_def, FLAGS.checkpoint_path, inference.output_node_names(info),
+        moving_averages=bool(FLAGS.moving_average_decay))
   inference.write_graph_def(graph_def, FLAGS.output_file,
                             as_text=FLAGS.write_text_graphdef)
   print('Wrote %s graph to %s' % (
@@ -112,8 +118,9 @@ def main(_):
     inference.write_labels(spec.labels_to_names, labels_file)
     print('Wrote labels to %s' % labels_file)
   if FLAGS.saved_model_dir:
-    k = inference.export_saved_model(spec, FLAGS.checkpoint_path,
-                                     FLAGS.saved_model_dir, top_k=FLAGS.top_k)
+    k = inference.export_saved_model(
+        spec, FLAGS.checkpoint_path, FLAGS.saved_model_dir, top_k=FLAGS.top_k,
+        moving_averages=bool(FLAGS.moving_average_decay))
     print('Wrote SavedModel (serving_default: %s -> top-%d classes, '
           'class_names, probabilities) to %s' % (
               inference.SERVING_INPUT_KEY, k, FLAGS.saved_model_dir))

@@ -35,6 +35,7 @@ flags.DEFINE_alias('output_node_name', 'output_node_names')
 flags.DEFINE_string('labels_file', '',
                     'labels.txt to copy next to the frozen graph; empty = '
                     'the class names recorded at export, if any.')
+common_flags.define_moving_average_flag(common_flags.EXPORT_AVERAGES_NOTE)
 FLAGS = flags.FLAGS
 
 
@@ -52,8 +53,9 @@ def main(_):
     requested = [n.strip() for n in FLAGS.output_node_names.split(',')
                  if n.strip()]
     output_nodes = requested + [n for n in output_nodes if n not in requested]
-  frozen = inference.freeze_graph_def(graph_def, FLAGS.input_checkpoint,
-                                      output_nodes)
+  frozen = inference.freeze_graph_def(
+      graph_def, FLAGS.input_checkpoint, output_nodes,
+      moving_averages=bool(FLAGS.moving_average_decay))
   inference.write_graph_def(frozen, FLAGS.output_graph)
   print('Wrote frozen graph (%d nodes) to %s' % (len(frozen.node),
                                                  FLAGS.output_graph))

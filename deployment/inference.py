@@ -49,6 +49,9 @@ LABELS_SUFFIX = '.label'
 SERVING_INPUT_KEY = 'image_bytes'  # '_bytes' lets TF Serving's REST decode b64
 
 _VARIABLE_OPS = ('VariableV2', 'Variable', 'VarHandleOp')
+# Where tf.train.ExponentialMovingAverage keeps a variable's average (its
+# default name; the decay is not part of it): `<variable>/<this>`.
+_AVERAGE_SUFFIX = '/ExponentialMovingAverage'
 
 ExportSpec = collections.namedtuple('ExportSpec', [
     'model_name',       # registered in nets_factory
@@ -259,19 +262,46 @@ def read_graph_def(path, binary=True):
   return graph_def
 
 
-def _checkpoint_values(checkpoint_path, graph_def):
+def checkpoint_names(checkpoint_path, variable_names, moving_averages=False):
+  """{graph variable name: the checkpoint entry to read it from}.
+
+  With `moving_averages` a variable reads the average training kept of it
+  (--moving_average_decay, as eval_image_classifier.py evaluates it) where
+  the checkpoint has one, else its own value.
+
+  Raises:
+    UserError: `moving_averages` on a checkpoint without any average.
+  """
+  names = {name: name for name in variable_names}
+  if not moving_averages:
+    return names
+  held = tf.train.load_checkpoint(checkpoint_path).get_variable_to_shape_map()
+  averaged = {name: name + _AVERAGE_SUFFIX for name in names
+              if name + _AVERAGE_SUFFIX in held}
+  if not averaged:
+    raise UserError('checkpoint %s holds no moving averages of the weights; '
+                    'train with --moving_average_decay or export without it'
+                    % checkpoint_path)
+  names.update(averaged)
+  return names
+
+
+def _checkpoint_values(checkpoint_path, graph_def, moving_averages):
   """{variable node name: value} for every variable in `graph_def`."""
   names_to_shapes = {node.name: [d.size for d in node.attr['shape'].shape.dim]
                      for node in graph_def.node if node.op in _VARIABLE_OPS}
+  names = checkpoint_names(checkpoint_path, names_to_shapes, moving_averages)
   checkpoints.check_variables(
-      checkpoint_path, names_to_shapes,
+      checkpoint_path,
+      {names[name]: shape for name, shape in names_to_shapes.items()},
       'check --model_name and --dataset_name/--labels_offset (the class '
       'count) against the training run')
   reader = tf.train.load_checkpoint(checkpoint_path)
-  return {name: reader.get_tensor(name) for name in names_to_shapes}
+  return {name: reader.get_tensor(names[name]) for name in names_to_shapes}
 
 
-def freeze_graph_def(graph_def, checkpoint_path, output_nodes):
+def freeze_graph_def(graph_def, checkpoint_path, output_nodes,
+                     moving_averages=False):
   """Folds the checkpoint's variables into constants.
 
   Keeps only what `output_nodes` need (savers, initialisers and anything
@@ -283,12 +313,14 @@ def freeze_graph_def(graph_def, checkpoint_path, output_nodes):
     graph_def: an inference GraphDef with variables.
     checkpoint_path: a checkpoint prefix or a directory (its latest one).
     output_nodes: names of the nodes to keep.
+    moving_averages: fold in the weights' moving averages (see
+      `checkpoint_names`) instead of the weights.
 
   Returns:
     The frozen GraphDef.
   """
   checkpoint_path = checkpoints.resolve_readable(checkpoint_path)
-  values = _checkpoint_values(checkpoint_path, graph_def)
+  values = _checkpoint_values(checkpoint_path, graph_def, moving_averages)
   missing = [n for n in output_nodes
              if n not in {node.name for node in graph_def.node}]
   if missing:
@@ -345,13 +377,15 @@ def read_labels(path):
     raise UserError(str(error)) from error
 
 
-def export_saved_model(spec, checkpoint_path, export_dir, top_k=5):
+def export_saved_model(spec, checkpoint_path, export_dir, top_k=5,
+                       moving_averages=False):
   """Writes a SavedModel whose `serving_default` classifies encoded images.
 
   Signature inputs: `image_bytes` (string [batch], JPEG/PNG/GIF/BMP bytes).
   Outputs: `classes` (int64 [batch, k], dataset label ids), `class_names`
   (string [batch, k]), `probabilities` (float32 [batch, k]), best first.
-  A video network (`spec.num_frames`) sees each image as a still clip.
+  A video network (`spec.num_frames`) sees each image as a still clip;
+  `moving_averages` saves the weights' averages (see `checkpoint_names`).
   """
   checkpoint_path = checkpoints.resolve_readable(checkpoint_path)
   if tf.gfile.Exists(export_dir):
@@ -374,7 +408,10 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5):
     names = [_label_name(spec.labels_to_names, i + spec.labels_offset)
              for i in range(spec.num_classes)]
     class_names = tf.gather(tf.constant(names), indices)
-    saver = tf.train.Saver()
+    variables = {var.op.name: var for var in tf.global_variables()}
+    names = checkpoint_names(checkpoint_path, variables, moving_averages)
+    saver = tf.train.Saver({names[name]: var
+                            for name, var in variables.items()})
     with tf.Session() as sess:
       saver.restore(sess, checkpoint_path)
       builder = tf.saved_model.builder.SavedModelBuilder(export_dir)

@@ -31,6 +31,7 @@ import tensorflow.compat.v1 as tf
 from datasets import dataset_factory
 from datasets import fake_data
 from datasets import input_pipeline
+from deployment import evaluation
 from deployment import inference
 from nets import nets_factory
 from preprocessing import preprocessing_factory
@@ -54,16 +55,30 @@ def write_dataset(dataset_dir, num_classes=NUM_CLASSES):
 
 
 def write_checkpoint(train_dir, model_name, num_classes=NUM_CLASSES,
-                     image_size=None, channels=3, seed=1):
-  """Initialises `model_name` and saves it; returns the checkpoint prefix."""
+                     image_size=None, channels=3, seed=1, averages_scale=None):
+  """Initialises `model_name` and saves it; returns the checkpoint prefix.
+
+  With `averages_scale` the checkpoint also holds moving averages of the
+  model variables (as --moving_average_decay keeps them), each that many
+  times its variable, so weights and averages predict differently.
+  """
   with tf.Graph().as_default():
     tf.set_random_seed(seed)
     network_fn = nets_factory.get_network_fn(model_name, num_classes)
     size = image_size or network_fn.default_image_size
     network_fn(tf.placeholder(tf.float32, [None, size, size, channels]))
     tf.train.get_or_create_global_step()
+    scale_averages = tf.no_op()
+    if averages_scale is not None:
+      ema = tf.train.ExponentialMovingAverage(0.9)
+      model_variables = tf.model_variables()
+      ema.apply(model_variables)
+      scale_averages = tf.group(*[
+          tf.assign(ema.average(var), var * averages_scale)
+          for var in model_variables])
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
+      sess.run(scale_averages)
       return tf.train.Saver().save(sess, os.path.join(train_dir, 'model.ckpt'),
                                    global_step=7)
 
@@ -108,8 +123,13 @@ def write_image_files(examples, image_dir):
 
 
 def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
-                           split_name='validation', preprocessing_name=None):
-  """Top-1 classes of the evaluation pipeline (input_pipeline + network)."""
+                           split_name='validation', preprocessing_name=None,
+                           moving_average_decay=None):
+  """Top-1 classes of the evaluation pipeline (input_pipeline + network).
+
+  `moving_average_decay` restores the weights' averages, as
+  eval_image_classifier.py does with that flag.
+  """
   descriptor = dataset_factory.get_dataset('quiz', split_name, dataset_dir)
   with tf.Graph().as_default():
     network_fn = nets_factory.get_network_fn(model_name,
@@ -122,9 +142,11 @@ def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
     images, _ = tf.data.make_one_shot_iterator(dataset).get_next()
     logits, _ = network_fn(images)
     top1 = tf.argmax(logits, axis=1)
+    saver = tf.train.Saver(evaluation.variables_to_restore(
+        moving_average_decay, tf.train.get_or_create_global_step()))
     predictions = []
     with tf.Session() as sess:
-      tf.train.Saver().restore(sess, tf.train.latest_checkpoint(train_dir))
+      saver.restore(sess, tf.train.latest_checkpoint(train_dir))
       while True:
         try:
           predictions.extend(sess.run(top1).tolist())

@@ -121,6 +121,26 @@ def test_saved_model_serving_signature(tmp_path):
     inference.export_saved_model(spec, train_dir, export_dir)
 
 
+def test_saved_model_holds_the_moving_averages_when_asked(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  checkpoint = helpers.write_checkpoint(train_dir, 'lenet', num_classes=4,
+                                        averages_scale=0.5)
+  spec = inference.make_spec('lenet', 4)
+  reader = tf.train.load_checkpoint(checkpoint)
+  for averages, name in ((False, 'weights'), (True, 'averaged')):
+    export_dir = str(tmp_path / name / '1')
+    inference.export_saved_model(spec, train_dir, export_dir,
+                                 moving_averages=averages)
+    with tf.Graph().as_default(), tf.Session() as sess:
+      tf.saved_model.loader.load(sess, ['serve'], export_dir)
+      saved = {var.op.name: sess.run(var) for var in tf.global_variables()}
+    assert saved, 'the SavedModel holds no variables'
+    for var_name, value in saved.items():
+      expected = reader.get_tensor(
+          var_name + ('/ExponentialMovingAverage' if averages else ''))
+      np.testing.assert_allclose(value, expected, rtol=1e-6)
+
+
 def test_preprocessing_name_is_embedded_and_recorded():
   default_spec = inference.make_spec('densenet_bc_mini', 3, channels=1)
   lenet_spec = inference.make_spec('densenet_bc_mini', 3, channels=1,

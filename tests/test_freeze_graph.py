@@ -57,6 +57,48 @@ def test_frozen_graph_has_constants_only_and_same_output(exported):
   assert got.shape == (3, helpers.NUM_CLASSES)
 
 
+def _frozen_output(graph_def, output_node, images):
+  with tf.Graph().as_default():
+    tf.import_graph_def(graph_def, name='')
+    with tf.Session() as sess:
+      return sess.run(output_node + ':0', {'input:0': images})
+
+
+def test_moving_averages_are_frozen_instead_of_the_weights(exported,
+                                                           tmp_path):
+  train_dir = str(tmp_path / 'averaged')
+  # Same weights as the fixture's checkpoint (seed 1), averages = weights / 2.
+  checkpoint = helpers.write_checkpoint(train_dir, 'cifarnet',
+                                        averages_scale=0.5)
+  nodes = inference.output_node_names(exported['info'])
+  output = exported['info']['output_node']
+  images = np.random.RandomState(2).uniform(-1, 1, (3, 32, 32, 3))
+  weights = _frozen_output(inference.freeze_graph_def(
+      exported['graph_def'], train_dir, nodes), output, images)
+  averages = _frozen_output(inference.freeze_graph_def(
+      exported['graph_def'], train_dir, nodes, moving_averages=True),
+                            output, images)
+  with tf.Graph().as_default():
+    inference.build_inference_graph(exported['spec'])
+    ema = tf.train.ExponentialMovingAverage(0.998)
+    with tf.Session() as sess:
+      tf.train.Saver(ema.variables_to_restore()).restore(sess, checkpoint)
+      evaluated = sess.run(output + ':0', {'input:0': images})
+  np.testing.assert_allclose(averages, evaluated, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(weights, _checkpoint_predictions(exported, images),
+                             rtol=1e-5, atol=1e-6)
+  assert np.abs(averages - weights).max() > 1e-3
+
+
+def test_moving_averages_of_a_checkpoint_without_them_is_a_user_error(
+    exported):
+  with pytest.raises(inference.UserError,
+                     match='holds no moving averages.*--moving_average_decay'):
+    inference.freeze_graph_def(exported['graph_def'], exported['train_dir'],
+                               inference.output_node_names(exported['info']),
+                               moving_averages=True)
+
+
 def test_wrong_class_count_names_variable_and_shapes(exported, tmp_path):
   other = str(tmp_path / 'other')
   helpers.write_checkpoint(other, 'cifarnet', num_classes=9)

@@ -11,6 +11,7 @@ import csv
 import re
 
 import pytest
+import tensorflow.compat.v1 as tf
 
 import deployment_helpers as helpers
 
@@ -47,3 +48,8 @@ def test_main_job_prints_the_grader_lines_and_writes_the_curves(smoke_run):
   rates = [float(r) for r in re.findall(r'lr = ([0-9.e-]+)', log)]
   assert rates and rates[0] < 0.01, rates
   assert (runs_dir / 'main_job.log').read_text().count('eval/Accuracy[') >= 2
+  # Training kept the weights' moving averages the evaluation read.
+  held = tf.train.load_checkpoint(str(run_dir / 'ckpt' / 'model.ckpt-3'))
+  averaged = [name for name in held.get_variable_to_shape_map()
+              if name.endswith('/ExponentialMovingAverage')]
+  assert any('/weights/' in name for name in averaged), averaged

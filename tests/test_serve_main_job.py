@@ -1,7 +1,8 @@
 """The main job's model, served: same answers as its evaluation.
 
 `scripts/main_job.sh` trains `densenet_bc_mini` on 1-channel 28x28 images
-with `--preprocessing_name=lenet`. Here it trains a few steps on generated
+with `--preprocessing_name=lenet` and evaluates the weights' moving averages
+(`--moving_average_decay`). Here it trains a few steps on generated
 images of that shape, is evaluated by eval_image_classifier.py, exported by
 export_inference_graph.py as a frozen graph and a SavedModel, and both are
 asked for every validation PNG through label_image.py and server.py's
@@ -15,6 +16,9 @@ import deployment_helpers as helpers
 from datasets import fake_data
 
 MODEL = ['--model_name=densenet_bc_mini', '--preprocessing_name=lenet']
+# The main job trains, evaluates and (README) exports with the weights'
+# moving averages: the served model must be the evaluated one.
+AVERAGES = '--moving_average_decay=0.998'
 NUM_CLASSES = 4
 
 
@@ -35,16 +39,17 @@ def job(tmp_path_factory):
       # this early puts every image in one class.
       '--train_image_size=28', '--max_number_of_steps=40', '--batch_size=8',
       '--optimizer=momentum', '--learning_rate=0.01', '--clone_on_cpu=True',
-      '--num_readers=1', '--num_preprocessing_threads=1')
+      '--num_readers=1', '--num_preprocessing_threads=1', AVERAGES)
   evaluated = helpers.succeeds(
       'eval_image_classifier.py', *data, '--dataset_split_name=validation',
       '--checkpoint_path=' + train_dir, '--eval_dir=' + str(work / 'eval'),
-      '--eval_image_size=28', '--batch_size=4')
+      '--eval_image_size=28', '--batch_size=4', AVERAGES)
   frozen = str(work / 'densenet_bc_mini_freeze.pb')
   saved_model = str(work / 'serving' / '1')
   exported = helpers.succeeds(
       'export_inference_graph.py', *data, '--checkpoint_path=' + train_dir,
-      '--output_file=' + frozen, '--saved_model_dir=' + saved_model)
+      '--output_file=' + frozen, '--saved_model_dir=' + saved_model,
+      AVERAGES)
   assert 'Preprocessing: lenet' in exported
   examples = helpers.split_examples(dataset_dir, 'validation')
   return dict(
@@ -60,7 +65,7 @@ def expected_top1(job):
   """The evaluation pipeline's top-1 per validation image, lenet-prepared."""
   return helpers.eval_graph_predictions(
       job['dataset_dir'], job['train_dir'], 'densenet_bc_mini', image_size=28,
-      preprocessing_name='lenet')
+      preprocessing_name='lenet', moving_average_decay=0.998)
 
 
 def _accuracy(classes, labels):
