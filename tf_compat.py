@@ -43,6 +43,16 @@ Repairs
    put the class back on the old module. Can go when tf_slim imports it from
    ``framework.tensor``.
 
+5. ``slim.learning.train`` stops its Supervisor itself after the final save
+   (closing the summary writer) and then leaves ``managed_session``, which
+   stops it a second time and logs a STOP event to the closed writer. In TF 1
+   the writer dropped that event silently; TF 2's ``FileWriter`` warns
+   "Attempting to use a closed FileWriter..." at the end of every training
+   run, which reads like a failure after a successful run. We make a stop
+   whose writer an earlier stop already closed leave it alone (the event was
+   never written in either version). Can go when tf_slim stops the
+   Supervisor once or ``FileWriter`` stops warning.
+
 Environment defaults
 --------------------
 ``TF_CPP_MIN_LOG_LEVEL`` defaults to 1 so C++ INFO chatter does not bury the
@@ -144,6 +154,28 @@ def _restore_ops_tensor():
   return True
 
 
+def _stop_supervisor_once():
+  """Repair 5: a second Supervisor.stop leaves the closed writer alone."""
+  from tensorflow.python.summary.writer import writer
+  from tensorflow.python.training import supervisor
+  if not hasattr(writer.FileWriter, '_warn_if_event_writer_is_closed'):
+    return False
+  tf_stop = supervisor.Supervisor.stop
+  if hasattr(tf_stop, 'tf_original'):
+    return False
+
+  def stop(self, threads=None, close_summary_writer=True,
+           ignore_live_threads=False):
+    summary_writer = self._summary_writer  # pylint: disable=protected-access
+    if getattr(summary_writer, '_closed', False):
+      close_summary_writer = False  # an earlier stop logged STOP and closed it
+    return tf_stop(self, threads, close_summary_writer, ignore_live_threads)
+
+  stop.tf_original = tf_stop
+  supervisor.Supervisor.stop = stop
+  return True
+
+
 def apply():
   """Applies every repair; returns the names of those that were needed."""
   needed = []
@@ -155,6 +187,8 @@ def apply():
     needed.append('graph-mode Variable hash')
   if _restore_ops_tensor():
     needed.append('framework.ops.Tensor')
+  if _stop_supervisor_once():
+    needed.append('closed FileWriter warning')
   return needed
 
 

@@ -6,6 +6,7 @@ that starts passing there tells us the repair can go).
 """
 
 import io
+import textwrap
 
 import numpy as np
 import pytest
@@ -21,7 +22,8 @@ def test_every_repair_is_applied_on_this_tensorflow():
   assert tf_compat.APPLIED == ['tf_keras.legacy_tf_layers alias',
                                'control_flow_ops.case/cond',
                                'graph-mode Variable hash',
-                               'framework.ops.Tensor']
+                               'framework.ops.Tensor',
+                               'closed FileWriter warning']
   assert tf_compat.apply() == []  # idempotent
 
 
@@ -200,3 +202,36 @@ def test_onednn_is_on_unless_the_user_turns_it_off(user_value, expected):
       """, env={'TF_ENABLE_ONEDNN_OPTS': user_value})
   assert done.returncode == 0, done.stderr
   assert done.stdout.split()[-1] == expected
+
+
+_ONE_TRAINING_STEP = """
+    import tensorflow.compat.v1 as tf
+    import tf_slim as slim
+    tf.disable_eager_execution()
+    with tf.Graph().as_default():
+      tf.train.get_or_create_global_step()
+      weight = tf.Variable(1.0)
+      train_op = slim.learning.create_train_op(
+          tf.square(weight), tf.train.GradientDescentOptimizer(0.1))
+      slim.learning.train(train_op, LOGDIR, number_of_steps=1)
+    """
+
+
+def _one_training_step(logdir, with_tf_compat):
+  prelude = 'import tf_compat\n' if with_tf_compat else ''
+  return helpers.run_python(prelude + 'LOGDIR = %r\n' % logdir +
+                            textwrap.dedent(_ONE_TRAINING_STEP))
+
+
+def test_training_ends_without_the_closed_writer_warning(tmp_path):
+  result = _one_training_step(str(tmp_path), with_tf_compat=True)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert (tmp_path / 'model.ckpt-1.index').exists()
+  assert 'closed FileWriter' not in result.stderr
+
+
+def test_training_ends_with_the_warning_without_the_repair(tmp_path):
+  result = _one_training_step(str(tmp_path), with_tf_compat=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert 'Attempting to use a closed FileWriter' in result.stderr, (
+      'slim.learning.train ends without the warning: repair 5 can go')
