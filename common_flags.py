@@ -113,8 +113,11 @@ EXPORT_AVERAGES_NOTE = (
 
 
 def define_moving_average_flag(note=''):
-  """Defines --moving_average_decay (training keeps the averages, eval,
-  export and freeze read them instead of the weights)."""
+  """Defines --moving_average_decay, with `note` appended to its help.
+
+  Training keeps the averages; eval, export and freeze read them instead of
+  the weights.
+  """
   flags.DEFINE_float('moving_average_decay', None,
                      'The decay of the moving averages of the weights. If '
                      'None, no moving averages are used.' +

@@ -409,8 +409,8 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5,
              for i in range(spec.num_classes)]
     class_names = tf.gather(tf.constant(names), indices)
     variables = {var.op.name: var for var in tf.global_variables()}
-    names = checkpoint_names(checkpoint_path, variables, moving_averages)
-    saver = tf.train.Saver({names[name]: var
+    sources = checkpoint_names(checkpoint_path, variables, moving_averages)
+    saver = tf.train.Saver({sources[name]: var
                             for name, var in variables.items()})
     with tf.Session() as sess:
       saver.restore(sess, checkpoint_path)
