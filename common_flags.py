@@ -122,6 +122,10 @@ def define_moving_average_flag(note=''):
                      'The decay of the moving averages of the weights. If '
                      'None, no moving averages are used.' +
                      (' ' + note if note else ''))
+  # 0 means off, as upstream's `if FLAGS.moving_average_decay` reads it; 1 or
+  # more would never move the averages away from their start.
+  _register_check('moving_average_decay', lambda value: 0 <= value < 1,
+                  'must be at least 0 and below 1 (e.g. 0.9999)')
 
 
 def define_network_flags(preprocessing_note=''):

@@ -91,6 +91,8 @@ def test_script_writes_text_graphdef_and_prints_output_node(tmp_path):
     (['--model_name=densenet_xl'], 'ERROR: --model_name', 'densenet121'),
     (['--model_name=lenet', '--preprocessing_name=sharpen'],
      'ERROR: --preprocessing_name', 'densenet_imagenet'),
+    (['--model_name=lenet', '--moving_average_decay=1.5'],
+     'ERROR: flag --moving_average_decay=1.5', 'below 1'),
 ])
 def test_script_bad_flags_are_one_line_errors(flags, error, choice, tmp_path):
   result = helpers.run_script('export_inference_graph.py', *flags,
