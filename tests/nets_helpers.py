@@ -50,8 +50,10 @@ def assert_training_fits(build_fn, shape, num_classes, steps, seed):
   """A few Adam steps on a tiny random batch halve the loss.
 
   Args:
-    build_fn: called as `build_fn(shape, num_classes)` inside a new graph;
-      returns (images placeholder, logits).
+    build_fn: a test module's `_build` over `build`, called inside a new
+      graph as `build_fn(batch=, num_classes=, is_training=True,
+      dropout_keep_prob=1.0)` (no dropout, so the loss can only fall);
+      returns (images placeholder, logits, end_points).
     shape: [batch, height, width, channels] of the batch.
     num_classes: labels cycle through 0 .. num_classes - 1.
     steps: training steps.
@@ -61,7 +63,8 @@ def assert_training_fits(build_fn, shape, num_classes, steps, seed):
   labels = np.arange(shape[0]) % num_classes
   with tf.Graph().as_default():
     tf.set_random_seed(seed)
-    images, logits = build_fn(shape, num_classes)
+    images, logits, _ = build_fn(batch=shape[0], num_classes=num_classes,
+                                 is_training=True, dropout_keep_prob=1.0)
     loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
     train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
     with tf.Session() as sess:

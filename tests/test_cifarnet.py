@@ -54,9 +54,5 @@ def test_factory_builds_it_at_its_default_size():
 
 
 def test_a_few_training_steps_fit_a_tiny_batch():
-  def build_fn(shape, num_classes):
-    images, logits, _ = _build(batch=shape[0], num_classes=num_classes,
-                               is_training=True, dropout_keep_prob=1.0)
-    return images, logits
-  nets_helpers.assert_training_fits(build_fn, [4, 32, 32, 3], num_classes=2,
+  nets_helpers.assert_training_fits(_build, [4, 32, 32, 3], num_classes=2,
                                     steps=20, seed=0)

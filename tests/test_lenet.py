@@ -74,9 +74,5 @@ def test_weight_decay_adds_one_l2_loss_per_weight_matrix():
 
 
 def test_a_few_training_steps_fit_a_tiny_batch():
-  def build_fn(shape, num_classes):
-    images, logits, _ = _build(batch=shape[0], num_classes=num_classes,
-                               is_training=True, dropout_keep_prob=1.0)
-    return images, logits
-  nets_helpers.assert_training_fits(build_fn, [4, 28, 28, 1], num_classes=3,
+  nets_helpers.assert_training_fits(_build, [4, 28, 28, 1], num_classes=3,
                                     steps=15, seed=2)
