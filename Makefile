@@ -10,10 +10,13 @@ PYTEST_ARGS ?= -n 2
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Two steps so that exactly one TensorFlow is installed: tf-keras depends on
+# `tensorflow`, requirements.txt brings tensorflow-cpu (requirements-no-deps.txt).
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-no-deps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-no-deps.txt
 	touch $@
 
 run: venv

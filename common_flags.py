@@ -289,12 +289,17 @@ def _parse_flags_in_one_line(argv, positional_args):
 
   Exits with one line for a value absl cannot parse (`--batch_size=abc`) or
   a validator refuses, for an unknown flag and, unless `positional_args`,
-  for any argument that is not a flag.
+  for any argument that is not a flag; with status 0 after a help flag.
   """
   try:
     rest = flags.FLAGS(argv, known_only=True)
   except absl_flags.Error as error:  # one line per flag absl refused
     _exit_with_error('; '.join(str(error).splitlines()))
+  except SystemExit as stop:
+    # Only absl's help flags (--help, --helpshort, --helpfull, --helpxml)
+    # exit while parsing, with status 1 once the help is printed. The user
+    # got what was asked for: exit 0, as other command-line tools do.
+    sys.exit(0 if stop.code == 1 else stop.code)
   unknown, positional = _split_unparsed(rest[1:])
   script = os.path.basename(argv[0])
   if unknown:

@@ -89,7 +89,10 @@ def _alias_tf_keras_legacy_layers():
   except ImportError as error:
     raise ImportError(
         'tf_compat: slim.batch_norm needs the tf-keras package that matches '
-        'TensorFlow (pip install "tf-keras==2.21.*"): %s' % error) from error
+        'TensorFlow, installed without its dependencies so that it does not '
+        'add a second TensorFlow (pip install --no-deps -r '
+        'requirements-no-deps.txt, or pip install --no-deps '
+        '"tf-keras==2.21.*"): %s' % error) from error
   sys.modules['tf_keras.legacy_tf_layers'] = new_package
   for name in _LEGACY_LAYER_MODULES:
     sys.modules['tf_keras.legacy_tf_layers.' + name] = importlib.import_module(

@@ -114,8 +114,8 @@ def test_every_command_is_installed_and_loads(installed):
 def test_slim_train_help_lists_the_training_flags(installed):
   work, bin_dir, _ = installed
   result = _run([bin_dir / 'slim-train', '--help'], work)
-  # absl's --help exits 1, as `python train_image_classifier.py --help` does.
   assert 'Traceback' not in result.stderr, result.stderr[-3000:]
+  assert result.returncode == 0, result.stderr[-3000:]
   assert 'Trains a model on a dataset' in result.stdout, result.stdout[:2000]
   for flag in ('--model_name', '--train_dir', '--dataset_dir',
                '--save_summaries_secs', '--learning_rate'):
