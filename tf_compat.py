@@ -64,12 +64,45 @@ make DenseNet-121 training 1.4x faster on two AVX2 cores (3.83 -> 5.38
 images/sec, docs/performance.md). Users can still set 0. It must be set before
 TensorFlow is first imported, which is why every script imports this module
 first.
+
+Library log noise
+-----------------
+The one place where lines the libraries print are left out of our logs; a
+user who sets ``TF_CPP_MIN_LOG_LEVEL=0`` gets every one of them back (and
+``--verbosity=1`` the deprecation notices).
+
+- TensorFlow's C++ lines logged while ``import tensorflow`` runs (twice: the
+  oneDNN notice ``TF_ENABLE_ONEDNN_OPTS=1`` brings, with the full
+  ``tensorflow`` wheel the CUDA stub lines, and absl's "All log messages
+  before absl::InitializeLog() is called are written to STDERR") come before
+  TensorFlow's logging reads ``TF_CPP_MIN_LOG_LEVEL``, so it does not apply
+  to them. We capture stderr during that import and apply the level
+  ourselves: an INFO line shows at level 0, a WARNING at 0-1, an ERROR at
+  0-2, and everything else (Python output, tracebacks) always. A crash that
+  kills the process inside the import (no Python exception) would lose the
+  captured lines: rerun with ``TF_CPP_MIN_LOG_LEVEL=0`` to see them. Can go
+  when TensorFlow initializes its logging before its first line.
+- Deprecation notices ("From <file>: ... is deprecated") that TensorFlow
+  logs for calls made inside tensorflow, tf_keras, tf_slim or keras: code we
+  cannot change (``Supervisor.__init__`` from slim.learning, ``Ones.__init__``
+  from TensorFlow's RMSProp, ``_colocate_with`` from tf_keras' BatchNorm...).
+  Notices for calls from our own code still show, so a new one is seen and
+  fixed. The same for the one Python warning of that kind, tf_slim's
+  ``layer.apply`` (a UserWarning). Can go when tf_slim and tf_keras stop
+  calling deprecated TensorFlow 1 API.
 """
 
 import importlib
+import importlib.util
+import logging
 import os
+import re
 import sys
+import tempfile
+import warnings
 
+# Whether the user asked for every library line (see "Library log noise").
+VERBOSE = os.environ.get('TF_CPP_MIN_LOG_LEVEL') == '0'
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
 
@@ -195,4 +228,95 @@ def apply():
   return needed
 
 
+# --------------------------------------------------------------------------
+# Library log noise (see the module docstring).
+
+# absl's C++ log prefix: severity letter, then MMDD.
+_CPP_LOG_LINE = re.compile(r'^([IWEF])\d{4} ')
+_CPP_SEVERITY = 'IWEF'
+_ABSL_PRE_INIT_NOTICE = ('WARNING: All log messages before absl::InitializeLog() '
+                         'is called are written to STDERR')
+_LIBRARY_PYTHON_WARNINGS = (r'`layer\.apply` is deprecated',)
+
+
+def _min_log_level():
+  try:
+    return int(os.environ.get('TF_CPP_MIN_LOG_LEVEL', '0'))
+  except ValueError:
+    return 0
+
+
+def _shown_at_level(line, level):
+  """Whether TF_CPP_MIN_LOG_LEVEL=level lets a captured stderr line through."""
+  if level > 0 and line.rstrip('\n') == _ABSL_PRE_INIT_NOTICE:
+    return False
+  match = _CPP_LOG_LINE.match(line)
+  return not match or _CPP_SEVERITY.index(match.group(1)) >= level
+
+
+def _import_tensorflow_at_log_level():
+  """Imports TensorFlow, its import-time C++ lines filtered by the level."""
+  level = _min_log_level()
+  if 'tensorflow' in sys.modules or level == 0:
+    importlib.import_module('tensorflow')
+    return
+  sys.stderr.flush()
+  real_stderr = os.dup(2)
+  with tempfile.TemporaryFile() as captured:
+    os.dup2(captured.fileno(), 2)
+    try:
+      importlib.import_module('tensorflow')
+    finally:
+      sys.stderr.flush()
+      os.dup2(real_stderr, 2)
+      os.close(real_stderr)
+      captured.seek(0)
+      lines = captured.read().decode('utf-8', 'replace').splitlines(True)
+      sys.stderr.write(''.join(line for line in lines
+                               if _shown_at_level(line, level)))
+      sys.stderr.flush()
+
+
+class _LibraryDeprecationFilter(logging.Filter):
+  """Drops TensorFlow's deprecation notices about calls in library code."""
+
+  def __init__(self, library_dirs):
+    super().__init__()
+    self._library_dirs = tuple(os.path.join(d, '') for d in library_dirs)
+
+  def filter(self, record):
+    if VERBOSE or logging.getLogger('absl').getEffectiveLevel() < logging.INFO:
+      return True
+    message = str(record.msg)
+    if not message.startswith('From ') or 'deprecated' not in message:
+      return True
+    caller = record.args[0] if record.args else message[5:]
+    return not str(caller).startswith(self._library_dirs)
+
+
+def _library_dirs():
+  dirs = []
+  for name in ('tensorflow', 'tf_keras', 'tf_slim', 'keras'):
+    spec = importlib.util.find_spec(name)
+    if spec and spec.submodule_search_locations:
+      dirs.extend(os.path.realpath(d) for d in spec.submodule_search_locations)
+      dirs.extend(spec.submodule_search_locations)
+  return dirs
+
+
+def _quiet_library_noise():
+  """Installs the filters of "Library log noise"; False when verbose."""
+  if VERBOSE:
+    return False
+  tf_logger = logging.getLogger('tensorflow')
+  if not any(isinstance(f, _LibraryDeprecationFilter)
+             for f in tf_logger.filters):
+    tf_logger.addFilter(_LibraryDeprecationFilter(_library_dirs()))
+  for message in _LIBRARY_PYTHON_WARNINGS:
+    warnings.filterwarnings('ignore', message=message, category=UserWarning)
+  return True
+
+
+_import_tensorflow_at_log_level()
 APPLIED = apply()
+QUIETED = _quiet_library_noise()

@@ -247,6 +247,8 @@ def _build_and_train(flags_obj, master, after_step):
   config = distributed.deployment_config_from_flags(flags_obj)
   pipeline = _training_pipeline(flags_obj)
   images_per_step = _images_per_step(flags_obj)
+  if flags_obj.task == 0:
+    tf.logging.info(describe_run(flags_obj, pipeline.dataset, images_per_step))
   model, learning_rate, optimizer = _build_train_op(flags_obj, config,
                                                     pipeline, images_per_step)
   init_fn = fine_tuning.get_init_fn(
@@ -265,6 +267,25 @@ def _build_and_train(flags_obj, master, after_step):
   with training_errors.user_errors_from_training(flags_obj.train_dir):
     return _run_slim_training(flags_obj, master, model, step_fn, init_fn,
                               optimizer, saver)
+
+
+def describe_run(flags_obj, dataset, images_per_step):
+  """The log's first line: what is trained, on what, how long, where to."""
+  steps = flags_obj.max_number_of_steps
+  if steps:
+    length = '%d steps (%.2f epochs)' % (
+        steps, steps * images_per_step / max(dataset.num_samples, 1))
+  else:
+    length = 'until stopped (no --max_number_of_steps)'
+  devices = '%d clone%s%s' % (
+      flags_obj.num_clones, 's' if flags_obj.num_clones > 1 else '',
+      ' on the CPU' if flags_obj.clone_on_cpu else '')
+  return ('Training %s on %s/%s (%d images in %s) for %s of %d images, %s; '
+          'checkpoints and summaries go to %s' % (
+              flags_obj.model_name, flags_obj.dataset_name,
+              flags_obj.dataset_split_name, dataset.num_samples,
+              flags_obj.dataset_dir, length, images_per_step, devices,
+              flags_obj.train_dir))
 
 
 def _checkpoint_saver(saver, train_dir):
@@ -298,8 +319,11 @@ def _run_slim_training(flags_obj, master, model, step_fn, init_fn, optimizer,
 
 def check_has_records(dataset, split_name):
   """Raises UserError when the split to train on has no record at all."""
+  # A TFRecord file holds a record as soon as it holds a byte (each record is
+  # framed by its length and checksums; a bad frame is the reader's error).
+  # Sizes, not tf_record_iterator: that is deprecated and warned every run.
   for path in getattr(dataset, 'data_sources', None) or []:
-    for _ in tf.io.tf_record_iterator(path):
+    if tf.io.gfile.stat(path).length > 0:
       return
   raise UserError('--dataset_split_name=%s has no records (%d files%s); '
                   'convert the dataset again or pick another split' %

@@ -6,10 +6,13 @@ the checkout is the installed copy; the commands run from outside it.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
+from importlib import metadata
 
 import pytest
 
@@ -121,3 +124,58 @@ def test_slim_train_help_lists_the_training_flags(installed):
                '--save_summaries_secs', '--learning_rate'):
     assert flag in result.stdout, '%s missing from slim-train --help:\n%s' % (
         flag, result.stdout[-2000:])
+
+
+# The distributions that install the `tensorflow` package: two of them in one
+# site-packages overwrite each other's files (and the full wheel's CUDA stubs
+# log errors on every CPU machine).
+TENSORFLOW_DISTRIBUTIONS = frozenset((
+    'tensorflow', 'tensorflow-cpu', 'tensorflow-gpu', 'tensorflow-intel',
+    'tensorflow-macos', 'tensorflow-aarch64', 'tensorflow-cpu-aws',
+    'tf-nightly', 'tf-nightly-cpu', 'tf-nightly-gpu', 'intel-tensorflow'))
+
+
+def _canonical(name):
+  return re.sub(r'[-_.]+', '-', name).lower()
+
+
+def _requirement_names(path):
+  """The distribution names a requirements file installs (following -r)."""
+  names = []
+  with open(path) as f:
+    for line in f:
+      line = line.split('#', 1)[0].strip()
+      if line.startswith('-r'):
+        names += _requirement_names(os.path.join(os.path.dirname(path),
+                                                 line[2:].strip()))
+      elif line:
+        names.append(_canonical(re.split(r'[\[<>=!~;\s]', line, 1)[0]))
+  return names
+
+
+def test_exactly_one_tensorflow_is_installed():
+  installed = sorted({_canonical(dist.metadata['Name'])
+                      for dist in metadata.distributions()}
+                     & TENSORFLOW_DISTRIBUTIONS)
+  assert len(installed) == 1, (
+      '%s installed in %s: rebuild the venv (rm -rf .venv && make venv), which '
+      'installs tf-keras with --no-deps (requirements-no-deps.txt)' % (
+          installed, sys.prefix))
+  keras_version = metadata.version('tf-keras').split('.')[:2]
+  assert metadata.version(installed[0]).split('.')[:2] == keras_version
+
+
+def test_no_requirement_pulls_in_a_second_tensorflow():
+  """tf-keras requires `tensorflow`: only the --no-deps step may install it."""
+  no_deps = _requirement_names(os.path.join(ROOT, 'requirements-no-deps.txt'))
+  assert 'tf-keras' in no_deps
+  for name in ('requirements.txt', 'requirements-dev.txt'):
+    names = _requirement_names(os.path.join(ROOT, name))
+    assert not set(names) & set(no_deps), name
+    assert len(set(names) & TENSORFLOW_DISTRIBUTIONS) == 1, (name, names)
+  # `pip install .` installs requirements.txt, nothing else.
+  with open(os.path.join(ROOT, 'pyproject.toml'), 'rb') as f:
+    project = tomllib.load(f)
+  assert project['project']['dynamic'] == ['dependencies']
+  assert project['tool']['setuptools']['dynamic']['dependencies'] == {
+      'file': ['requirements.txt']}
