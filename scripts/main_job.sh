@@ -29,7 +29,8 @@
 #
 # Knobs (environment): MAIN_JOB_EPOCHS (8), MAIN_JOB_STEPS (cap on the global
 # step, e.g. 20 for a smoke run), MAIN_JOB_BATCH (128), MAIN_JOB_LR (0.1),
-# MAIN_JOB_PREPROCESSING (lenet), MAIN_JOB_EVAL_BATCHES (all), RUNS_DIR.
+# MAIN_JOB_PREPROCESSING (lenet), MAIN_JOB_EVAL_BATCHES (all), RUNS_DIR,
+# MAIN_JOB_CLONE_ON_CPU (True; False trains on the GPU: scripts/gpu_check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -112,7 +113,7 @@ main() {
     --warmup_epochs=0.3 --learning_rate_decay_type=polynomial \
     --end_learning_rate=0.0001 --num_epochs_per_decay="$EPOCHS" \
     --weight_decay=0.0005 --label_smoothing=0.1 --moving_average_decay=0.998 \
-    --clone_on_cpu=True --num_readers=1 --num_preprocessing_threads=2 \
+    --clone_on_cpu="${MAIN_JOB_CLONE_ON_CPU:-True}" --num_readers=1 --num_preprocessing_threads=2 \
     --log_every_n_steps=50 --save_summaries_secs=120
 
   say "finished in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s"
