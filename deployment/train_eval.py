@@ -28,7 +28,10 @@ from deployment import evaluation
 
 CSV_NAME = 'train_eval.csv'
 PNG_NAME = 'train_eval.png'
-CSV_FIELDS = ('step', 'epoch', 'loss', 'lr', 'accuracy', 'recall_5')
+# loss: the last batch's; mean_loss: the mean over the steps since the
+# previous row (the epoch), what the curves draw.
+CSV_FIELDS = ('step', 'epoch', 'loss', 'lr', 'accuracy', 'recall_5',
+              'mean_loss')
 
 def steps_per_epoch(num_samples, images_per_step):
   """Steps of one pass over the training split (the course's epoch)."""
@@ -52,11 +55,15 @@ def epoch_targets(start_step, epoch_steps, final_step):
 def append_row(csv_path, row):
   """Appends `row` (a dict over CSV_FIELDS) to the CSV, writing its header."""
   new_file = not os.path.exists(csv_path) or os.path.getsize(csv_path) == 0
+  fields = CSV_FIELDS
+  if not new_file:  # a CSV of an older version keeps its columns
+    with open(csv_path, newline='') as handle:
+      fields = next(csv.reader(handle), None) or CSV_FIELDS
   with open(csv_path, 'a', newline='') as handle:
-    writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+    writer = csv.DictWriter(handle, fieldnames=fields, extrasaction='ignore')
     if new_file:
       writer.writeheader()
-    writer.writerow({name: row.get(name, '') for name in CSV_FIELDS})
+    writer.writerow({name: row.get(name, '') for name in fields})
 
 
 def read_rows(csv_path):
@@ -80,41 +87,75 @@ def _series(rows, x_name, y_name):
 
 
 def plot_curves(rows, png_path, title=''):
-  """Draws loss (and lr) and accuracy / recall_5 against epochs to a PNG."""
+  """Draws the training loss (and lr) and accuracy / recall_5 to a PNG."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use('Agg')  # no display on servers and job platforms
   from matplotlib import pyplot  # pylint: disable=g-import-not-at-top
 
   figure, (loss_axes, metric_axes) = pyplot.subplots(1, 2, figsize=(11, 4.5))
-  loss_axes.plot(*_series(rows, 'epoch', 'loss'), 'o-', color='tab:red',
-                 label='training loss')
-  loss_axes.set_xlabel('epoch')
-  loss_axes.set_ylabel('loss')
-  lr_epochs, lrs = _series(rows, 'epoch', 'lr')
-  if lrs:
-    lr_axes = loss_axes.twinx()
-    lr_axes.plot(lr_epochs, lrs, '--', color='tab:gray', label='learning rate')
-    lr_axes.set_ylabel('learning rate')
-  loss_axes.legend(loc='upper right')
-  for name, style in (('accuracy', 'o-'), ('recall_5', 's--')):
-    metric_axes.plot(*_series(rows, 'epoch', name), style,
-                     label='eval/%s' % ('Accuracy' if name == 'accuracy'
-                                        else 'Recall_5'))
-  metric_axes.set_xlabel('epoch')
-  metric_axes.set_ylabel('evaluation')
-  metric_axes.set_ylim(0.0, 1.02)
-  metric_axes.grid(True, alpha=0.3)
-  metric_axes.legend(loc='lower right')
-  last = rows[-1] if rows else None
-  if last and last['accuracy'] is not None:
-    metric_axes.set_title('step %d: accuracy %.4f, recall_5 %.4f' % (
-        last['step'] or 0, last['accuracy'], last['recall_5'] or 0.0))
+  _plot_loss(loss_axes, rows)
+  _plot_metrics(metric_axes, rows)
   if title:
     figure.suptitle(title)
   figure.tight_layout()
   figure.savefig(png_path, dpi=100)
   pyplot.close(figure)
 
+
+def _plot_loss(axes, rows):
+  """The epoch's mean loss; one batch's loss only where no mean was kept."""
+  mean_epochs, means = _series(rows, 'epoch', 'mean_loss')
+  if means:
+    axes.plot(mean_epochs, means, 'o-', color='tab:red',
+              label='training loss, mean over the epoch')
+  else:  # a CSV written before mean_loss existed
+    axes.plot(*_series(rows, 'epoch', 'loss'), 'o-', color='tab:red',
+              label='training loss, last batch')
+  axes.set_xlabel('epoch')
+  axes.set_ylabel('loss')
+  lr_epochs, lrs = _series(rows, 'epoch', 'lr')
+  if lrs:
+    lr_axes = axes.twinx()
+    lr_axes.plot(lr_epochs, lrs, '--', color='tab:gray', label='learning rate')
+    lr_axes.set_ylabel('learning rate')
+  axes.legend(loc='upper right')
+
+
+def _plot_metrics(axes, rows):
+  """Accuracy and recall_5, the axis fitted to them, final values written."""
+  values = []
+  for name, style, label in (('accuracy', 'o-', 'eval/Accuracy'),
+                             ('recall_5', 's--', 'eval/Recall_5')):
+    epochs, series = _series(rows, 'epoch', name)
+    if not series:
+      continue
+    line, = axes.plot(epochs, series, style, label=label)
+    axes.annotate('%.4f' % series[-1], (epochs[-1], series[-1]),
+                  textcoords='offset points', xytext=(-6, 7), ha='right',
+                  color=line.get_color(), fontweight='bold')
+    values += series
+  if values:
+    axes.set_ylim(*metric_axis_limits(values))
+  axes.set_xlabel('epoch')
+  axes.set_ylabel('evaluation')
+  axes.grid(True, alpha=0.3)
+  axes.legend(loc='lower right')
+  last = rows[-1] if rows else None
+  if last and last['accuracy'] is not None:
+    axes.set_title('step %d: accuracy %.4f, recall_5 %.4f' % (
+        last['step'] or 0, last['accuracy'], last['recall_5'] or 0.0))
+
+
+def metric_axis_limits(values):
+  """(bottom, top) of an axis fitted to the values: 0.89-0.93 is no flat line.
+
+  A margin of a tenth of their span (at least 0.005) below; above, the
+  values are clipped to 1 first, and two margins leave room for the final
+  values written over the points.
+  """
+  low, high = min(values), max(values)
+  margin = max(0.005, 0.1 * (high - low))
+  return max(0.0, low - margin), min(1.0, high + 2 * margin) + margin
 
 
 def metric_fields(metrics):
@@ -141,7 +182,7 @@ class Recorder(object):
             if row['step'] is not None}
 
   def record(self, step, metrics, loss=None, learning_rate=None,
-             seconds=None):
+             seconds=None, mean_loss=None):
     """Adds the row of one evaluation at global step `step`; returns it.
 
     `seconds`, the time the save and the evaluation took, goes to the log.
@@ -149,6 +190,7 @@ class Recorder(object):
     row = dict(metric_fields(metrics), step=step,
                loss='' if loss is None else '%.6g' % loss,
                lr='' if learning_rate is None else '%.6g' % learning_rate,
+               mean_loss='' if mean_loss is None else '%.6g' % mean_loss,
                epoch='%.3f' % (step * self._images_per_step /
                                float(self._num_train_samples)))
     append_row(self.csv_path, row)
@@ -176,15 +218,19 @@ class EvaluateAtEpochEnds(object):
     self._targets = sorted(targets)
     self._evaluate = evaluate
     self._recorder = recorder
+    self._losses = []  # since the previous evaluation: the epoch's
 
   def __call__(self, step, loss, learning_rate, save_checkpoint):
+    self._losses.append(loss)
     if not self._targets or step < self._targets[0]:
       return
     self._targets = [target for target in self._targets if target > step]
     start = time.time()
     result = self._evaluate(save_checkpoint())
+    mean_loss = sum(self._losses) / len(self._losses)
+    self._losses = []
     self._recorder.record(step, result.metrics, loss, learning_rate,
-                          seconds=time.time() - start)
+                          seconds=time.time() - start, mean_loss=mean_loss)
 
 
 def is_epoch_end(step, epoch_steps, final_step):

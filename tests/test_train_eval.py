@@ -32,7 +32,7 @@ def test_csv_rows_append_and_curves_render(tmp_path):
                                    'accuracy': '0.75', 'recall_5': '1'})
   rows = train_eval.read_rows(csv_path)
   assert open(csv_path).readline().strip() == (
-      'step,epoch,loss,lr,accuracy,recall_5')
+      'step,epoch,loss,lr,accuracy,recall_5,mean_loss')
   assert [(r['step'], r['loss'], r['accuracy']) for r in rows] == [
       (3.0, 2.1, 0.5), (6.0, None, 0.75)]
   train_eval.plot_curves(rows, png_path, title='lenet')
@@ -91,6 +91,31 @@ def test_hook_saves_and_evaluates_only_at_the_epoch_ends(tmp_path):
       (3.0, pytest.approx(0.3)), (6.0, pytest.approx(0.6)),
       (7.0, pytest.approx(0.7))]
   assert rows[0]['loss'] == pytest.approx(2.0 / 3)
+  # The curves' loss: each epoch's mean, not its last batch.
+  assert [r['mean_loss'] for r in rows] == [
+      pytest.approx((2.0 + 1.0 + 2.0 / 3) / 3, rel=1e-5),
+      pytest.approx((0.5 + 0.4 + 2.0 / 6) / 3, rel=1e-5),
+      pytest.approx(2.0 / 7, rel=1e-5)]
+
+
+def test_a_csv_of_an_older_version_keeps_its_columns(tmp_path):
+  csv_path = str(tmp_path / train_eval.CSV_NAME)
+  with open(csv_path, 'w') as f:
+    f.write('step,epoch,loss,lr,accuracy,recall_5\n3,1.0,2.1,0.01,0.5,0.9\n')
+  train_eval.append_row(csv_path, {'step': 6, 'epoch': '2.0', 'loss': '1.5',
+                                   'accuracy': '0.75', 'recall_5': '1',
+                                   'mean_loss': '1.7'})
+  rows = train_eval.read_rows(csv_path)
+  assert [(r['step'], r['accuracy'], r['mean_loss']) for r in rows] == [
+      (3.0, 0.5, None), (6.0, 0.75, None)]
+  train_eval.plot_curves(rows, str(tmp_path / 'curves.png'))  # batch losses
+
+
+def test_the_accuracy_axis_is_fitted_to_the_values():
+  bottom, top = train_eval.metric_axis_limits([0.8934, 0.9329, 0.9988])
+  assert 0.88 < bottom < 0.8934 and 0.9988 < top < 1.05
+  bottom, top = train_eval.metric_axis_limits([0.25, 0.25])
+  assert bottom == pytest.approx(0.245) and top == pytest.approx(0.265)
 
 
 @pytest.mark.parametrize('step, expected', [
