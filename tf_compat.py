@@ -236,7 +236,7 @@ _CPP_LOG_LINE = re.compile(r'^([IWEF])\d{4} ')
 _CPP_SEVERITY = 'IWEF'
 _ABSL_PRE_INIT_NOTICE = ('WARNING: All log messages before absl::InitializeLog() '
                          'is called are written to STDERR')
-_LIBRARY_PYTHON_WARNINGS = (r'`layer\.apply` is deprecated',)
+LIBRARY_PYTHON_WARNINGS = (r'`layer\.apply` is deprecated',)
 
 
 def _min_log_level():
@@ -312,7 +312,7 @@ def _quiet_library_noise():
   if not any(isinstance(f, _LibraryDeprecationFilter)
              for f in tf_logger.filters):
     tf_logger.addFilter(_LibraryDeprecationFilter(_library_dirs()))
-  for message in _LIBRARY_PYTHON_WARNINGS:
+  for message in LIBRARY_PYTHON_WARNINGS:
     warnings.filterwarnings('ignore', message=message, category=UserWarning)
   return True
 

@@ -26,6 +26,18 @@ import tf_compat  # noqa: E402,F401
 import pytest  # noqa: E402
 
 import deployment_helpers  # noqa: E402
+
+
+def pytest_configure(config):
+  """The library warnings tf_compat leaves out of our logs, out of pytest's.
+
+  pytest records every warning again under its own filters, so tf_compat's
+  list (its "Library log noise") is handed to it here: one list, and a new
+  warning from our own code still shows in the summary.
+  """
+  for message in tf_compat.LIBRARY_PYTHON_WARNINGS:
+    config.addinivalue_line('filterwarnings',
+                            'ignore:%s:UserWarning' % message)
 import evaluation_helpers  # noqa: E402
 
 # The server's tests and the browser's share one model: 6 classes, so a
