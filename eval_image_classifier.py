@@ -55,10 +55,6 @@ common_flags.define_dataset_flags(default_split_name='test')
 common_flags.define_model_flags()
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 
-common_flags.require_positive('batch_size', 'max_num_batches',
-                              'eval_image_size', 'eval_timeout_secs',
-                              'max_number_of_steps')
-common_flags.require_at_least(0, 'eval_interval_secs')
 
 FLAGS = flags.FLAGS
 

@@ -23,7 +23,6 @@ flags.DEFINE_string('labels', '', 'Labels file ("id:name" lines); optional.')
 flags.DEFINE_list('image', [], 'Image file(s), comma-separated; more may '
                   'follow the flags as arguments.')
 flags.DEFINE_integer('top_k', 5, 'How many classes to print per image.')
-common_flags.require_positive('top_k')
 FLAGS = flags.FLAGS
 
 

@@ -59,13 +59,6 @@ flags.DEFINE_integer('client_timeout_s', _DEFAULTS.timeout_s,
                      'A connection silent this many seconds is closed.')
 flags.DEFINE_integer('max_connections', _DEFAULTS.max_connections,
                      'Open connections; more wait to be accepted.')
-common_flags.require_positive('num_top_predictions', 'max_upload_mb',
-                              'max_megapixels', 'max_in_flight',
-                              'client_timeout_s', 'max_connections')
-common_flags.require_at_least(0, 'upload_quota_mb')
-flags.register_validator('port', lambda port: 0 <= port <= 65535,
-                         message='not a TCP port; pick one in 0..65535 (0: '
-                         'any free port)')
 FLAGS = flags.FLAGS
 
 

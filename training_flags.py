@@ -33,13 +33,6 @@ def define_training_flags(default_split_name='train'):
   _define_learning_rate_flags()
   _define_input_and_model_flags(default_split_name)
   _define_fine_tuning_flags()
-  common_flags.require_positive(
-      'batch_size', 'num_clones', 'worker_replicas', 'max_number_of_steps',
-      'train_image_size', 'log_every_n_steps', 'num_readers',
-      'replicas_to_aggregate', 'learning_rate', 'num_epochs_per_decay')
-  common_flags.require_at_least(0, 'num_ps_tasks', 'task', 'weight_decay',
-                                'label_smoothing', 'warmup_epochs',
-                                'save_summaries_secs', 'save_interval_secs')
 
 
 def config_from_flags(flag_values, **overrides):
