@@ -35,6 +35,7 @@ import tensorflow.compat.v1 as tf
 from absl import app as absl_app
 from absl import flags as absl_flags
 
+from deployment import distributed
 from deployment import errors
 from deployment import pipeline
 
@@ -140,6 +141,14 @@ def define_network_flags(preprocessing_note=''):
                                              preprocessing_note))))
   flags.DEFINE_bool('use_grayscale', False,
                     'Whether to convert input images to grayscale.')
+
+
+def define_master_timeout_flag():
+  """--master_timeout_secs: how long a grpc:// --master may stay silent."""
+  flags.DEFINE_integer('master_timeout_secs', distributed.MASTER_TIMEOUT_S,
+                       'With a grpc:// --master: seconds to wait for it to '
+                       'accept connections (a line is logged meanwhile) '
+                       'before stopping with an error.')
 
 
 def require_flag(flags_obj, name, hint):
@@ -279,6 +288,7 @@ FLAG_RANGES = {
     'num_ps_tasks': at_least(0), 'task': at_least(0),
     'replicas_to_aggregate': _COUNT, 'log_every_n_steps': _COUNT,
     'save_summaries_secs': _SECONDS, 'save_interval_secs': _SECONDS,
+    'master_timeout_secs': at_least(1, MAX_SECONDS),
     # upstream's quantization delay: -1 disables it.
     'quantize_delay': at_least(-1),
     # Optimizers, as TensorFlow's optimizers define their parameters.
@@ -371,6 +381,19 @@ def require_at_least(minimum, *flag_names):
     require_range(name, at_least(minimum))
 
 
+def require_non_empty(*flag_names):
+  """Refuses an empty value (`--eval_dir=`) for each named string flag.
+
+  Left out, such a flag keeps its default (None included); given empty it
+  would silently mean the default or the current directory.
+  """
+  for name in flag_names:
+    flags.register_validator(
+        name, lambda value: value is None or bool(value.strip()),
+        message='is empty; pass a path, or leave the flag out for its '
+        'default')
+
+
 def numeric_flag_names(flag_values=None):
   """Names of the integer and float flags defined in `flag_values`."""
   flag_values = flag_values or flags.FLAGS
@@ -403,6 +426,7 @@ def run_main(main, positional_args=False):
   """
   show_flags_in_help(main.__module__)
   require_ranges_of_defined_flags()
+  print_what_the_terminal_cannot_as_replacements()
 
   def guarded_main(argv):
     # TensorFlow gave its logger its own stderr handler before absl set up
@@ -417,6 +441,19 @@ def run_main(main, positional_args=False):
     return _parse_flags_in_one_line(argv, positional_args)
 
   absl_app.run(guarded_main, flags_parser=parse)
+
+
+def print_what_the_terminal_cannot_as_replacements():
+  """Characters stdout/stderr cannot encode become '?' instead of a crash.
+
+  A class name like 'rosé' under PYTHONIOENCODING=ascii, or a path holding
+  bytes that are not UTF-8 (kept by Python as surrogates), would otherwise
+  end a finished run in UnicodeEncodeError when it is printed.
+  """
+  for stream in (sys.stdout, sys.stderr):
+    if getattr(stream, 'errors', None) == 'strict' and hasattr(
+        stream, 'reconfigure'):
+      stream.reconfigure(errors='replace')
 
 
 def show_flags_in_help(module_name):

@@ -57,6 +57,7 @@ def _define_deployment_flags():
                       'The address of the TensorFlow master to use; empty '
                       'trains in this process (or through the TF_CONFIG '
                       'server).')
+  common_flags.define_master_timeout_flag()
   flags.DEFINE_string('train_dir', '/tmp/tfmodel/',
                       'Directory where checkpoints and event logs are written '
                       'to. Must be writable.')

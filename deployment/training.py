@@ -74,6 +74,13 @@ def train_from_flags(flags_obj, after_step=None):
       training_errors.NonFiniteLossError when the loss is NaN or Inf.
   """
   _check_flags(flags_obj)
+  distributed.check_replicas(flags_obj,
+                             distributed.cluster_from_environment())
+  distributed.check_clone_devices(flags_obj.num_clones,
+                                  flags_obj.clone_on_cpu)
+  distributed.wait_for_master(flags_obj.master,
+                              getattr(flags_obj, 'master_timeout_secs',
+                                      distributed.MASTER_TIMEOUT_S))
   master = distributed.master_from_environment(flags_obj.master,
                                                flags_obj.task)
   checkpoints.prepare_train_dir(flags_obj.train_dir)
