@@ -212,6 +212,7 @@ def _surrogate_escaped_paths():
   compat.as_bytes = as_bytes
   compat.as_text = compat.as_str = as_text
   _file_io_with_bytes_paths()
+  _session_feeds_surrogate_strings_as_bytes()
   return True
 
 
@@ -225,11 +226,14 @@ class _BytesPathsForStrOnlyCalls(object):
   NotFoundError when the path is missing, UnknownError otherwise.
   """
 
-  def __init__(self, pywrap):
+  def __init__(self, pywrap, only=None):
     self._pywrap = pywrap
+    self._only = only  # the names of the calls to adapt; None: all of them
 
   def __getattr__(self, name):
     call = getattr(self._pywrap, name)
+    if self._only is not None and name not in self._only:
+      return call
     if not callable(call) or isinstance(call, type) and name not in (
         'BufferedInputStream',):
       return call
@@ -262,7 +266,55 @@ def _path_bytes(path):
 
 def _file_io_with_bytes_paths():
   from tensorflow.python.lib.io import file_io
+  from tensorflow.python.training import saver
   file_io._pywrap_file_io = _BytesPathsForStrOnlyCalls(file_io._pywrap_file_io)  # pylint: disable=protected-access
+  # The Saver measures each checkpoint file it wrote, by a str name.
+  saver.metrics = _BytesPathsForStrOnlyCalls(saver.metrics,
+                                             only=('CalculateFileSize',))
+  # The Supervisor logs each checkpoint's path into the events file, in a
+  # protobuf string field, which must be UTF-8: the path is shown there
+  # with U+FFFD for the bytes that are not.
+  from tensorflow.python.training import supervisor
+  supervisor.SessionLog = _SessionLogWithPrintablePath
+
+
+class _SessionLogWithPrintablePath(object):
+  """`SessionLog(...)` with the bytes of a non-UTF-8 path replaced."""
+  from tensorflow.core.util.event_pb2 import SessionLog as _SessionLog  # pylint: disable=g-import-not-at-top
+  START, STOP, CHECKPOINT = (_SessionLog.START, _SessionLog.STOP,
+                             _SessionLog.CHECKPOINT)
+
+  def __new__(cls, checkpoint_path='', **kwargs):
+    printable = _path_bytes(checkpoint_path).decode('utf-8', 'replace')
+    return cls._SessionLog(checkpoint_path=printable, **kwargs)
+
+
+def _session_feeds_surrogate_strings_as_bytes():
+  """Session.run feeds a str path with surrogates as its bytes.
+
+  The Saver feeds the checkpoint path as a str, which the session converts
+  to a string tensor strictly ("Unable to convert element to UTF-8").
+  """
+  from tensorflow.python.client import session
+  tf_run = session.BaseSession.run
+
+  def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+    if feed_dict:
+      feed_dict = {key: _surrogate_str_as_bytes(value)
+                   for key, value in feed_dict.items()}
+    return tf_run(self, fetches, feed_dict, options, run_metadata)
+
+  run.tf_original = tf_run
+  session.BaseSession.run = run
+
+
+def _surrogate_str_as_bytes(value):
+  if isinstance(value, str):
+    try:
+      value.encode('utf-8')
+    except UnicodeEncodeError:
+      return value.encode('utf-8', 'surrogateescape')
+  return value
 
 
 def _is_utf8(encoding):
