@@ -223,7 +223,8 @@ class _BytesPathsForStrOnlyCalls(object):
   (it takes the same path as bytes); and a failing call whose message holds
   such a path raises UnicodeDecodeError instead of TensorFlow's error, so
   `gfile.Exists` of a missing file raised. That error is rebuilt here:
-  NotFoundError when the path is missing, UnknownError otherwise.
+  NotFoundError when the path is missing, UnknownError otherwise; and a
+  listing of such names is read with os.listdir.
   """
 
   def __init__(self, pywrap, only=None):
@@ -243,6 +244,9 @@ class _BytesPathsForStrOnlyCalls(object):
       try:
         return call(*args, **kwargs)
       except UnicodeDecodeError:
+        if name == 'GetChildren' and os.path.isdir(args[0]):
+          # The names listed, not an error, were not UTF-8.
+          return [os.fsdecode(child) for child in os.listdir(args[0])]
         raise _error_for_paths(name, args) from None
 
     return with_bytes_paths
