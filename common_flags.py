@@ -219,9 +219,9 @@ def make_batches(flags_obj, parts, is_training, batch_size, num_readers=4,
 # the script with the one line `ERROR: flag --label_smoothing=1.5: must be at
 # least 0 and below 1 (...)`. Flags without a row still get the checks every
 # number needs: an integer must fit in 64 bits (TensorFlow's int64), a float
-# must be finite. A flag of yours: add its row below, or call
-# `require_range(name, at_least(0))` after defining it (a row of the defining
-# module wins over the table's).
+# must be finite (a row of None: only those). A flag of yours: add its row
+# below, or call `require_range(name, at_least(0))` after defining it (a
+# range given that way wins over the table's row).
 
 INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 # Seconds flags end up in time.sleep/threading waits, which overflow far
@@ -315,7 +315,7 @@ FLAG_RANGES = {
     # Conversion (download_and_convert_data, build_imagenet_data).
     'num_shards': _COUNT, 'train_shards': _COUNT, 'validation_shards': _COUNT,
     'num_threads': _COUNT, 'max_image_side': _IMAGE_SIDE,
-    'seed': at_least(0, INT64_MAX),
+    'seed': None,  # any integer seeds Python's random
     'small_object_area_threshold': at_least_and_below(
         0, 1, 'a fraction of the image area'),
     # The server.
@@ -415,8 +415,9 @@ def run_main(main, positional_args=False):
 
   Bad input ends the script with one `ERROR: ...` line on stderr and exit
   status 1, never a traceback: a flag value absl cannot parse or a validator
-  refuses (`FLAG_RANGES`, `require_range`), an unknown flag (a typo must not pass
-  silently), and a `UserError` raised by `main`.
+  refuses (`FLAG_RANGES`, `require_range`), an unknown flag (a typo must not
+  pass silently), and a `UserError` raised by `main`. What stdout cannot
+  encode is printed as '?'.
 
   Args:
     main: the script's `main(argv)`.
@@ -426,7 +427,7 @@ def run_main(main, positional_args=False):
   """
   show_flags_in_help(main.__module__)
   require_ranges_of_defined_flags()
-  print_what_the_terminal_cannot_as_replacements()
+  _replace_what_the_terminal_cannot_print()
 
   def guarded_main(argv):
     # TensorFlow gave its logger its own stderr handler before absl set up
@@ -443,7 +444,7 @@ def run_main(main, positional_args=False):
   absl_app.run(guarded_main, flags_parser=parse)
 
 
-def print_what_the_terminal_cannot_as_replacements():
+def _replace_what_the_terminal_cannot_print():
   """Characters stdout/stderr cannot encode become '?' instead of a crash.
 
   A class name like 'rosé' under PYTHONIOENCODING=ascii, or a path holding
