@@ -8,7 +8,6 @@ split) is an argument of the `define_*` functions.
 
     common_flags.define_dataset_flags(default_split_name='train')
     common_flags.define_model_flags()
-    common_flags.require_positive('batch_size', 'max_number_of_steps')
     ...
     parts = common_flags.build_pipeline(FLAGS, is_training=True,
                                         image_size=FLAGS.train_image_size)
@@ -24,7 +23,10 @@ each end the script with one line on stderr and exit status 1 instead of a
 traceback.
 """
 
+import collections
 import difflib
+import functools
+import math
 import os
 import sys
 
@@ -33,6 +35,7 @@ import tensorflow.compat.v1 as tf
 from absl import app as absl_app
 from absl import flags as absl_flags
 
+from deployment import distributed
 from deployment import errors
 from deployment import pipeline
 
@@ -55,7 +58,6 @@ def define_dataset_flags(default_split_name='train'):
                       'test, ...).')
   flags.DEFINE_integer('num_preprocessing_threads', 4,
                        'The number of threads used to preprocess images.')
-  require_positive('num_preprocessing_threads')
 
 
 def define_dataset_name_flags(dataset_dir_help):
@@ -103,7 +105,6 @@ def define_model_flags():
                        'image is repeated num_frames times on a new frames '
                        'axis (a still clip): enough to check a set-up or to '
                        'fine-tune on stills, not to learn motion.')
-  require_positive('num_frames')
 
 
 EXPORT_AVERAGES_NOTE = (
@@ -122,10 +123,6 @@ def define_moving_average_flag(note=''):
                      'The decay of the moving averages of the weights. If '
                      'None, no moving averages are used.' +
                      (' ' + note if note else ''))
-  # 0 means off, as upstream's `if FLAGS.moving_average_decay` reads it; 1 or
-  # more would never move the averages away from their start.
-  _register_check('moving_average_decay', lambda value: 0 <= value < 1,
-                  'must be at least 0 and below 1 (e.g. 0.9999)')
 
 
 def define_network_flags(preprocessing_note=''):
@@ -144,6 +141,14 @@ def define_network_flags(preprocessing_note=''):
                                              preprocessing_note))))
   flags.DEFINE_bool('use_grayscale', False,
                     'Whether to convert input images to grayscale.')
+
+
+def define_master_timeout_flag():
+  """--master_timeout_secs: how long a grpc:// --master may stay silent."""
+  flags.DEFINE_integer('master_timeout_secs', distributed.MASTER_TIMEOUT_S,
+                       'With a grpc:// --master: seconds to wait for it to '
+                       'accept connections (a line is logged meanwhile) '
+                       'before stopping with an error.')
 
 
 def require_flag(flags_obj, name, hint):
@@ -205,36 +210,204 @@ def make_batches(flags_obj, parts, is_training, batch_size, num_readers=4,
                        num_readers, num_epochs, seed).get_next()
 
 
-def require_positive(*flag_names):
-  """Makes absl refuse a value of 0 or below for each named flag.
+# --------------------------------------------------------------------------
+# The valid range of every numeric flag.
+#
+# One table, `FLAG_RANGES`, says for each flag name what its values mean to
+# the scripts; `run_main` gives every integer and float flag of the running
+# script its row before parsing the command line, so a value outside it ends
+# the script with the one line `ERROR: flag --label_smoothing=1.5: must be at
+# least 0 and below 1 (...)`. Flags without a row still get the checks every
+# number needs: an integer must fit in 64 bits (TensorFlow's int64), a float
+# must be finite (a row of None: only those). A flag of yours: add its row
+# below, or call `require_range(name, at_least(0))` after defining it (a
+# range given that way wins over the table's row).
 
-  The check runs when the command line is parsed, before `main`: with
-  `run_main`, `--batch_size=0` ends the script with the one line
-  `ERROR: flag --batch_size=0: must be at least 1` (a float flag: `must be
-  above 0`) and exit status 1. A flag left at None (an optional one) passes.
-  Assigning `FLAGS.<name>` later is checked too (absl raises
-  IllegalFlagValueError).
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
+# Seconds flags end up in time.sleep/threading waits, which overflow far
+# below int64; a billion seconds (31 years) is "never" for all of them.
+MAX_SECONDS = 10**9
+# Image sides: TensorFlow's resize takes int32 sizes, and a 16384-pixel
+# square is already 3 GiB as float RGB.
+MAX_IMAGE_SIDE = 16384
+
+Range = collections.namedtuple('Range', ['check', 'message'])
+
+
+def at_least(minimum, maximum=None):
+  """Values from `minimum` (up to `maximum` when given), both included."""
+  if maximum is None:
+    return Range(lambda value: value >= minimum,
+                 'must be at least %s' % minimum)
+  return Range(lambda value: minimum <= value <= maximum,
+               'must be between %s and %s' % (minimum, maximum))
+
+
+def above(minimum, maximum=None):
+  """Values above `minimum` (and at most `maximum` when given)."""
+  if maximum is None:
+    return Range(lambda value: value > minimum, 'must be above %s' % minimum)
+  return Range(lambda value: minimum < value <= maximum,
+               'must be above %s and at most %s' % (minimum, maximum))
+
+
+def at_least_and_below(minimum, limit, why=''):
+  """Values in [minimum, limit): a rate or fraction that must not reach 1."""
+  return Range(lambda value: minimum <= value < limit,
+               'must be at least %s and below %s%s' % (
+                   minimum, limit, ' (%s)' % why if why else ''))
+
+
+def at_most(maximum, why=''):
+  return Range(lambda value: value <= maximum, 'must be at most %s%s' % (
+      maximum, ' (%s)' % why if why else ''))
+
+
+_COUNT = at_least(1)          # batches, threads, shards, clones...
+_SECONDS = at_least(0, MAX_SECONDS)
+_IMAGE_SIDE = at_least(1, MAX_IMAGE_SIDE)
+_DECAY = at_least_and_below(0, 1, 'the share of the old value kept at each '
+                            'step; 1 or more never forgets')
+
+FLAG_RANGES = {
+    # Data, model and evaluation (common_flags, eval, train_eval, export).
+    'batch_size': _COUNT, 'eval_batch_size': _COUNT,
+    'num_preprocessing_threads': _COUNT, 'num_readers': _COUNT,
+    'labels_offset': at_least(0), 'num_frames': _COUNT,
+    'max_num_batches': _COUNT, 'max_number_of_steps': _COUNT,
+    'epochs': at_least(1, 10**6),
+    'train_image_size': _IMAGE_SIDE, 'eval_image_size': _IMAGE_SIDE,
+    'image_size': _IMAGE_SIDE,
+    'eval_interval_secs': _SECONDS, 'eval_timeout_secs': above(0, MAX_SECONDS),
+    'top_k': _COUNT, 'num_top_predictions': _COUNT,
+    # 0 means off, as upstream's `if FLAGS.moving_average_decay` reads it; 1
+    # or more would never move the averages away from their start.
+    'moving_average_decay': at_least_and_below(0, 1, 'e.g. 0.9999'),
+    # Training deployment.
+    'num_clones': _COUNT, 'worker_replicas': _COUNT,
+    'num_ps_tasks': at_least(0), 'task': at_least(0),
+    'replicas_to_aggregate': _COUNT, 'log_every_n_steps': _COUNT,
+    'save_summaries_secs': _SECONDS, 'save_interval_secs': _SECONDS,
+    'master_timeout_secs': at_least(1, MAX_SECONDS),
+    # upstream's quantization delay: -1 disables it.
+    'quantize_delay': at_least(-1),
+    # Optimizers, as TensorFlow's optimizers define their parameters.
+    'weight_decay': at_least(0),
+    'adadelta_rho': _DECAY, 'adam_beta1': _DECAY, 'adam_beta2': _DECAY,
+    'rmsprop_decay': _DECAY,
+    'momentum': at_least_and_below(0, 1, 'the share of the last update '
+                                   'kept; 1 or more diverges'),
+    'rmsprop_momentum': at_least_and_below(0, 1, 'the share of the last '
+                                           'update kept; 1 or more diverges'),
+    'opt_epsilon': above(0),
+    'adagrad_initial_accumulator_value': above(0),
+    'ftrl_initial_accumulator_value': at_least(0),
+    'ftrl_learning_rate_power': at_most(0, 'FTRL divides by the step count '
+                                        'to this power'),
+    'ftrl_l1': at_least(0), 'ftrl_l2': at_least(0),
+    # The learning-rate schedule and the loss.
+    'learning_rate': above(0), 'end_learning_rate': at_least(0),
+    'learning_rate_decay_factor': above(0, 1),
+    'num_epochs_per_decay': above(0), 'warmup_epochs': at_least(0),
+    'label_smoothing': at_least_and_below(0, 1, 'the share of the target '
+                                          'spread over all classes; at 1 '
+                                          'nothing is learnt'),
+    # Conversion (download_and_convert_data, build_imagenet_data).
+    'num_shards': _COUNT, 'train_shards': _COUNT, 'validation_shards': _COUNT,
+    'num_threads': _COUNT, 'max_image_side': _IMAGE_SIDE,
+    'seed': None,  # any integer seeds Python's random
+    'small_object_area_threshold': at_least_and_below(
+        0, 1, 'a fraction of the image area'),
+    # The server.
+    'port': Range(lambda port: 0 <= port <= 65535,
+                  'not a TCP port; pick one in 0..65535 (0: any free port)'),
+    'max_upload_mb': at_least(1, 2**20), 'max_megapixels': above(0, 10**6),
+    'max_in_flight': _COUNT, 'client_timeout_s': at_least(1, MAX_SECONDS),
+    'max_connections': _COUNT, 'upload_quota_mb': at_least(0, 2**30),
+}
+
+# Flags given their range in this process (by require_range or run_main).
+_RANGED = {}
+
+
+def require_range(name, flag_range):
+  """Makes absl refuse values of flag `name` outside `flag_range`.
+
+  The check runs when the command line is parsed, before `main`; a flag
+  left at None (an optional one) passes, and assigning `FLAGS.<name>` later
+  is checked too (absl raises IllegalFlagValueError). Called after defining
+  the flag, it replaces the table's row for this script.
 
   Args:
-    *flag_names: names of integer or float flags, already defined.
+    name: an integer or float flag, already defined.
+    flag_range: a `Range` (`at_least(1)`, `above(0)`, ...), or None for the
+      checks every number gets (fits in int64, finite).
+  """
+  if name in _RANGED:
+    return
+  _RANGED[name] = flag_range
+  flags.register_validator(
+      name, functools.partial(_check_number, flags.FLAGS[name].flag_type(),
+                              flag_range))
+
+
+def _check_number(flag_type, flag_range, value):
+  if value is None:
+    return True
+  if flag_type == 'float' and not math.isfinite(value):
+    raise absl_flags.ValidationError('must be a finite number')
+  if flag_type == 'int' and not INT64_MIN <= value <= INT64_MAX:
+    raise absl_flags.ValidationError(
+        'must fit in 64 bits (at most %d)' % INT64_MAX)
+  if flag_range is not None and not flag_range.check(value):
+    raise absl_flags.ValidationError(flag_range.message)
+  return True
+
+
+def require_positive(*flag_names):
+  """`require_range` with the lowest value 1 (integers) or above 0 (floats).
+
+  `--batch_size=0` ends the script with `ERROR: flag --batch_size=0: must be
+  at least 1` (a float flag: `must be above 0`).
   """
   for name in flag_names:
-    if flags.FLAGS[name].flag_type() == 'float':
-      _register_check(name, lambda value: value > 0, 'must be above 0')
-    else:
-      require_at_least(1, name)
+    require_range(name, above(0) if flags.FLAGS[name].flag_type() == 'float'
+                  else at_least(1))
 
 
 def require_at_least(minimum, *flag_names):
   """Like `require_positive`, for a lower bound other than 1 (e.g. 0)."""
   for name in flag_names:
-    _register_check(name, lambda value: value >= minimum,
-                    'must be at least %s' % minimum)
+    require_range(name, at_least(minimum))
 
 
-def _register_check(name, check, message):
-  flags.register_validator(name, lambda value: value is None or check(value),
-                           message=message)
+def require_non_empty(*flag_names):
+  """Refuses an empty value (`--eval_dir=`) for each named string flag.
+
+  Left out, such a flag keeps its default (None included); given empty it
+  would silently mean the default or the current directory.
+  """
+  for name in flag_names:
+    flags.register_validator(
+        name, lambda value: value is None or bool(value.strip()),
+        message='is empty; pass a path, or leave the flag out for its '
+        'default')
+
+
+def numeric_flag_names(flag_values=None):
+  """Names of the integer and float flags defined in `flag_values`."""
+  flag_values = flag_values or flags.FLAGS
+  return sorted(name for name, flag in flag_values._flags().items()  # pylint: disable=protected-access
+                if name == flag.name and flag.flag_type() in ('int', 'float'))
+
+
+def require_ranges_of_defined_flags():
+  """Gives each numeric flag its `FLAG_RANGES` row (or the generic checks).
+
+  `run_main` calls it before parsing; a flag ranged already keeps its range.
+  """
+  for name in numeric_flag_names():
+    require_range(name, FLAG_RANGES.get(name))
 
 
 def run_main(main, positional_args=False):
@@ -242,8 +415,9 @@ def run_main(main, positional_args=False):
 
   Bad input ends the script with one `ERROR: ...` line on stderr and exit
   status 1, never a traceback: a flag value absl cannot parse or a validator
-  refuses (`require_positive`), an unknown flag (a typo must not pass
-  silently), and a `UserError` raised by `main`.
+  refuses (`FLAG_RANGES`, `require_range`), an unknown flag (a typo must not
+  pass silently), and a `UserError` raised by `main`. What stdout cannot
+  encode is printed as '?'.
 
   Args:
     main: the script's `main(argv)`.
@@ -252,6 +426,8 @@ def run_main(main, positional_args=False):
       Otherwise such an argument is refused like an unknown flag.
   """
   show_flags_in_help(main.__module__)
+  require_ranges_of_defined_flags()
+  _replace_what_the_terminal_cannot_print()
 
   def guarded_main(argv):
     # TensorFlow gave its logger its own stderr handler before absl set up
@@ -266,6 +442,19 @@ def run_main(main, positional_args=False):
     return _parse_flags_in_one_line(argv, positional_args)
 
   absl_app.run(guarded_main, flags_parser=parse)
+
+
+def _replace_what_the_terminal_cannot_print():
+  """Characters stdout/stderr cannot encode become '?' instead of a crash.
+
+  A class name like 'rosé' under PYTHONIOENCODING=ascii, or a path holding
+  bytes that are not UTF-8 (kept by Python as surrogates), would otherwise
+  end a finished run in UnicodeEncodeError when it is printed.
+  """
+  for stream in (sys.stdout, sys.stderr):
+    if getattr(stream, 'errors', None) == 'strict' and hasattr(
+        stream, 'reconfigure'):
+      stream.reconfigure(errors='replace')
 
 
 def show_flags_in_help(module_name):

@@ -67,7 +67,6 @@ flags.DEFINE_string(
     'visualwakewords: the COCO category the classifier detects.')
 flags.DEFINE_boolean('overwrite', False,
                      'Replace an existing dataset of the same name.')
-common_flags.require_positive('num_shards', 'max_image_side')
 
 FLAGS = flags.FLAGS
 

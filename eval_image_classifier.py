@@ -23,6 +23,7 @@ import tensorflow.compat.v1 as tf
 
 import common_flags
 from deployment import checkpoints
+from deployment import distributed
 from deployment import evaluation
 
 flags = tf.app.flags
@@ -51,14 +52,12 @@ flags.DEFINE_integer('max_number_of_steps', None,
                      'Loop mode: the final step of the training; stop after '
                      'evaluating it. By default read from the file the '
                      'training writes when it ends.')
+common_flags.define_master_timeout_flag()
 common_flags.define_dataset_flags(default_split_name='test')
 common_flags.define_model_flags()
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
+common_flags.require_non_empty('eval_dir', 'checkpoint_path')
 
-common_flags.require_positive('batch_size', 'max_num_batches',
-                              'eval_image_size', 'eval_timeout_secs',
-                              'max_number_of_steps')
-common_flags.require_at_least(0, 'eval_interval_secs')
 
 FLAGS = flags.FLAGS
 
@@ -73,7 +72,7 @@ def checkpoint_dir_for_loop(path):
 
 def main(_):
   tf.logging.set_verbosity(tf.logging.INFO)
-
+  distributed.wait_for_master(FLAGS.master, FLAGS.master_timeout_secs)
   eval_graph, num_batches = common_flags.build_evaluation(
       FLAGS, FLAGS.batch_size, FLAGS.eval_image_size)
   evaluation.prepare_eval_dir(FLAGS.eval_dir)

@@ -74,8 +74,6 @@ flags.DEFINE_bool('is_video_model', False,
 flags.DEFINE_integer('num_frames', None,
                      'Frames per clip of the input placeholder; required '
                      'with --is_video_model, ignored without it.')
-common_flags.require_positive('image_size', 'batch_size', 'top_k',
-                              'num_frames')
 FLAGS = flags.FLAGS
 
 

@@ -15,6 +15,7 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
 import common_flags
+from deployment import image_limits
 from deployment import inference
 
 flags = tf.app.flags
@@ -23,7 +24,11 @@ flags.DEFINE_string('labels', '', 'Labels file ("id:name" lines); optional.')
 flags.DEFINE_list('image', [], 'Image file(s), comma-separated; more may '
                   'follow the flags as arguments.')
 flags.DEFINE_integer('top_k', 5, 'How many classes to print per image.')
-common_flags.require_positive('top_k')
+flags.DEFINE_float('max_megapixels',
+                   image_limits.DEFAULT_MAX_PIXELS / 1e6,
+                   'Images with more pixels (all frames of a GIF) are '
+                   'refused from their header, before they are decoded '
+                   '(as server.py does).')
 FLAGS = flags.FLAGS
 
 
@@ -35,7 +40,8 @@ def main(argv):
     raise common_flags.UserError('--image is required: pass one or more '
                                  'image files')
   classifier = inference.Classifier(FLAGS.graph, FLAGS.labels or None)
-  results = inference.classify_files(classifier, paths, FLAGS.top_k)
+  results = inference.classify_files(classifier, paths, FLAGS.top_k,
+                                     int(FLAGS.max_megapixels * 1e6))
   for path, predictions in zip(paths, results):
     print(path)
     for rank, prediction in enumerate(predictions, 1):

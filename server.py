@@ -19,6 +19,7 @@ the loaded model (see deployment/serving.py).
 """
 
 import resource
+import socket
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -59,13 +60,6 @@ flags.DEFINE_integer('client_timeout_s', _DEFAULTS.timeout_s,
                      'A connection silent this many seconds is closed.')
 flags.DEFINE_integer('max_connections', _DEFAULTS.max_connections,
                      'Open connections; more wait to be accepted.')
-common_flags.require_positive('num_top_predictions', 'max_upload_mb',
-                              'max_megapixels', 'max_in_flight',
-                              'client_timeout_s', 'max_connections')
-common_flags.require_at_least(0, 'upload_quota_mb')
-flags.register_validator('port', lambda port: 0 <= port <= 65535,
-                         message='not a TCP port; pick one in 0..65535 (0: '
-                         'any free port)')
 FLAGS = flags.FLAGS
 
 
@@ -91,9 +85,27 @@ def _memory_line(limits):
               limits.max_connections, serving.CONNECTION_MEMORY_BYTES / MIB))
 
 
+def check_host(host):
+  """Refuses a --host nothing can listen on, before the model is loaded."""
+  advice = 'e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every network)'
+  if not host.strip():
+    raise common_flags.UserError('--host is empty; pass an address to listen '
+                                 'on, %s' % advice)
+  try:
+    socket.getaddrinfo(host, None, type=socket.SOCK_STREAM,
+                       flags=socket.AI_PASSIVE)
+  except (socket.gaierror, UnicodeError) as error:
+    raise common_flags.UserError(
+        '--host=%s is neither an IP address nor a name that resolves (%s); '
+        'pass an address of this machine, %s' % (
+            host, getattr(error, 'strerror', None) or error, advice)
+    ) from error
+
+
 def main(_):
   common_flags.require_flag(FLAGS, 'model_file',
                             'a frozen .pb (freeze_graph.py) or a SavedModel')
+  check_host(FLAGS.host)
   limits = limits_from_flags()
   classifier = inference.Classifier(FLAGS.model_file, FLAGS.label_file or None)
   serving.check_model_answers(classifier, FLAGS.model_file)
@@ -105,10 +117,12 @@ def main(_):
                                  (FLAGS.upload_folder, error.strerror))
   try:
     server = serving.make_server(app, FLAGS.host, FLAGS.port)
-  except OSError as error:
+  except (OSError, ValueError) as error:  # waitress: ValueError for a host
     raise common_flags.UserError('cannot listen on %s:%d (%s); pick another '
-                                 '--port or --host' % (FLAGS.host, FLAGS.port,
-                                                       error.strerror))
+                                 '--port or --host' % (
+                                     FLAGS.host, FLAGS.port,
+                                     getattr(error, 'strerror', None) or
+                                     error))
   print(_memory_line(limits), flush=True)
   print('listening on http://%s:%d/' % (FLAGS.host, server.server_port),
         flush=True)

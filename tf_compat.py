@@ -53,6 +53,16 @@ Repairs
    never written in either version). Can go when tf_slim stops the
    Supervisor once or ``FileWriter`` stops warning.
 
+6. Paths are bytes on Linux, and Python keeps the bytes of a name that is
+   not UTF-8 (``--train_dir`` under ``LANG=C``, a folder copied from a Latin-1
+   disk) as surrogates (PEP 383). TensorFlow's ``compat.as_bytes``/``as_text``,
+   which every ``tf.io.gfile`` call and the Saver go through, encode and
+   decode strictly, so such a path ends in ``UnicodeEncodeError`` before
+   anything is written. We encode and decode UTF-8 with ``surrogateescape``,
+   as Python's own ``os.fsencode`` does: the same bytes reach the file
+   system, and valid UTF-8 is unchanged. Can go when TensorFlow handles
+   surrogates (or takes ``os.fsencode``'d paths everywhere).
+
 Environment defaults
 --------------------
 ``TF_CPP_MIN_LOG_LEVEL`` defaults to 1 so C++ INFO chatter does not bury the
@@ -212,6 +222,146 @@ def _stop_supervisor_once():
   return True
 
 
+def _surrogate_escaped_paths():
+  """Repair 6: compat.as_bytes/as_text round-trip non-UTF-8 path bytes."""
+  from tensorflow.python.util import compat
+  if hasattr(compat.as_bytes, 'tf_original'):
+    return False
+  try:
+    compat.as_bytes('\udcff')
+    return False  # TensorFlow handles surrogates itself
+  except UnicodeEncodeError:
+    pass
+  tf_as_bytes, tf_as_text = compat.as_bytes, compat.as_text
+
+  def as_bytes(bytes_or_text, encoding='utf-8'):
+    if isinstance(bytes_or_text, str) and _is_utf8(encoding):
+      return bytes_or_text.encode('utf-8', 'surrogateescape')
+    return tf_as_bytes(bytes_or_text, encoding)
+
+  def as_text(bytes_or_text, encoding='utf-8'):
+    if isinstance(bytes_or_text, bytes) and _is_utf8(encoding):
+      return bytes_or_text.decode('utf-8', 'surrogateescape')
+    return tf_as_text(bytes_or_text, encoding)
+
+  as_bytes.tf_original, as_text.tf_original = tf_as_bytes, tf_as_text
+  compat.as_bytes = as_bytes
+  compat.as_text = compat.as_str = as_text
+  _file_io_with_bytes_paths()
+  _session_feeds_surrogate_strings_as_bytes()
+  return True
+
+
+class _BytesPathsForStrOnlyCalls(object):
+  """`_pywrap_file_io` that takes and reports non-UTF-8 paths.
+
+  file_io hands the reader and Stat a str, which pybind11 encodes strictly
+  (it takes the same path as bytes); and a failing call whose message holds
+  such a path raises UnicodeDecodeError instead of TensorFlow's error, so
+  `gfile.Exists` of a missing file raised. That error is rebuilt here:
+  NotFoundError when the path is missing, UnknownError otherwise; and a
+  listing of such names is read with os.listdir.
+  """
+
+  def __init__(self, pywrap, only=None):
+    self._pywrap = pywrap
+    self._only = only  # the names of the calls to adapt; None: all of them
+
+  def __getattr__(self, name):
+    call = getattr(self._pywrap, name)
+    if self._only is not None and name not in self._only:
+      return call
+    if not callable(call) or isinstance(call, type) and name not in (
+        'BufferedInputStream',):
+      return call
+
+    def with_bytes_paths(*args, **kwargs):
+      args = [_path_bytes(arg) for arg in args]
+      try:
+        return call(*args, **kwargs)
+      except UnicodeDecodeError:
+        if name == 'GetChildren' and os.path.isdir(args[0]):
+          # The names listed, not an error, were not UTF-8.
+          return [os.fsdecode(child) for child in os.listdir(args[0])]
+        raise _error_for_paths(name, args) from None
+
+    return with_bytes_paths
+
+
+def _error_for_paths(call_name, args):
+  from tensorflow.python.framework import errors  # pylint: disable=g-import-not-at-top
+  paths = [arg for arg in args if isinstance(arg, bytes)]
+  shown = ', '.join(os.fsdecode(path).encode('utf-8', 'backslashreplace')
+                    .decode('utf-8') for path in paths)
+  if paths and not os.path.lexists(paths[0]):
+    return errors.NotFoundError(None, None, '%s not found' % shown)
+  return errors.UnknownError(None, None, '%s failed on %s' % (call_name,
+                                                                shown))
+
+
+def _path_bytes(path):
+  return path.encode('utf-8', 'surrogateescape') if isinstance(
+      path, str) else path
+
+
+def _file_io_with_bytes_paths():
+  from tensorflow.python.lib.io import file_io
+  from tensorflow.python.training import saver
+  file_io._pywrap_file_io = _BytesPathsForStrOnlyCalls(file_io._pywrap_file_io)  # pylint: disable=protected-access
+  # The Saver measures each checkpoint file it wrote, by a str name.
+  saver.metrics = _BytesPathsForStrOnlyCalls(saver.metrics,
+                                             only=('CalculateFileSize',))
+  # The Supervisor logs each checkpoint's path into the events file, in a
+  # protobuf string field, which must be UTF-8: the path is shown there
+  # with U+FFFD for the bytes that are not.
+  from tensorflow.python.training import supervisor
+  supervisor.SessionLog = _SessionLogWithPrintablePath
+
+
+class _SessionLogWithPrintablePath(object):
+  """`SessionLog(...)` with the bytes of a non-UTF-8 path replaced."""
+  from tensorflow.core.util.event_pb2 import SessionLog as _SessionLog  # pylint: disable=g-import-not-at-top
+  START, STOP, CHECKPOINT = (_SessionLog.START, _SessionLog.STOP,
+                             _SessionLog.CHECKPOINT)
+
+  def __new__(cls, checkpoint_path='', **kwargs):
+    printable = _path_bytes(checkpoint_path).decode('utf-8', 'replace')
+    return cls._SessionLog(checkpoint_path=printable, **kwargs)
+
+
+def _session_feeds_surrogate_strings_as_bytes():
+  """Session.run feeds a str path with surrogates as its bytes.
+
+  The Saver feeds the checkpoint path as a str, which the session converts
+  to a string tensor strictly ("Unable to convert element to UTF-8").
+  """
+  from tensorflow.python.client import session
+  tf_run = session.BaseSession.run
+
+  def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+    if feed_dict:
+      feed_dict = {key: _surrogate_str_as_bytes(value)
+                   for key, value in feed_dict.items()}
+    return tf_run(self, fetches, feed_dict, options, run_metadata)
+
+  run.tf_original = tf_run
+  session.BaseSession.run = run
+
+
+def _surrogate_str_as_bytes(value):
+  if isinstance(value, str):
+    try:
+      value.encode('utf-8')
+    except UnicodeEncodeError:
+      return value.encode('utf-8', 'surrogateescape')
+  return value
+
+
+def _is_utf8(encoding):
+  import codecs  # pylint: disable=g-import-not-at-top
+  return codecs.lookup(encoding).name == 'utf-8'
+
+
 def apply():
   """Applies every repair; returns the names of those that were needed."""
   needed = []
@@ -225,6 +375,8 @@ def apply():
     needed.append('framework.ops.Tensor')
   if _stop_supervisor_once():
     needed.append('closed FileWriter warning')
+  if _surrogate_escaped_paths():
+    needed.append('non-UTF-8 paths')
   return needed
 
 

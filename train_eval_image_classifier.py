@@ -50,8 +50,7 @@ flags.DEFINE_integer('eval_image_size', None,
                      'Eval image size; by default the network\'s.')
 flags.DEFINE_integer('epochs', 10, 'Number of epochs to train (each followed '
                      'by an evaluation).')
-common_flags.require_positive('eval_batch_size', 'max_num_batches',
-                              'eval_image_size', 'epochs')
+common_flags.require_non_empty('eval_dir')
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 flags.adopt_module_key_flags(training_flags)
 

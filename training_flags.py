@@ -33,13 +33,6 @@ def define_training_flags(default_split_name='train'):
   _define_learning_rate_flags()
   _define_input_and_model_flags(default_split_name)
   _define_fine_tuning_flags()
-  common_flags.require_positive(
-      'batch_size', 'num_clones', 'worker_replicas', 'max_number_of_steps',
-      'train_image_size', 'log_every_n_steps', 'num_readers',
-      'replicas_to_aggregate', 'learning_rate', 'num_epochs_per_decay')
-  common_flags.require_at_least(0, 'num_ps_tasks', 'task', 'weight_decay',
-                                'label_smoothing', 'warmup_epochs',
-                                'save_summaries_secs', 'save_interval_secs')
 
 
 def config_from_flags(flag_values, **overrides):
@@ -64,6 +57,7 @@ def _define_deployment_flags():
                       'The address of the TensorFlow master to use; empty '
                       'trains in this process (or through the TF_CONFIG '
                       'server).')
+  common_flags.define_master_timeout_flag()
   flags.DEFINE_string('train_dir', '/tmp/tfmodel/',
                       'Directory where checkpoints and event logs are written '
                       'to. Must be writable.')

@@ -208,16 +208,24 @@ def read_label_file(dataset_dir, filename=LABELS_FILENAME):
   """
   path = os.path.join(dataset_dir, filename)
   labels_to_names = {}
-  with open(path, encoding='utf-8') as f:
-    for line_number, line in enumerate(f, 1):
-      line = line.rstrip('\r\n')
-      if not line.strip():
-        continue
-      label, sep, name = line.partition(':')
-      if not sep or not label.strip().isdigit():
-        raise ValueError('%s line %d is %r; every line must be "id:name". '
-                         'Fix or delete the file.' % (path, line_number, line))
-      labels_to_names[int(label)] = name
+  with open(path, 'rb') as f:
+    data = f.read()
+  try:
+    text = data.decode('utf-8')
+  except UnicodeDecodeError as error:
+    raise ValueError('%s is not a labels file: byte %d is not UTF-8 text; a '
+                     'labels file has "id:name" lines. Fix or delete the '
+                     'file.' % (path, error.start)) from error
+  for line_number, line in enumerate(text.split('\n'), 1):
+    line = line.rstrip('\r')
+    if not line.strip():
+      continue
+    label, sep, name = line.partition(':')
+    if not sep or not label.strip().isdigit():
+      raise ValueError('%s is not a labels file: line %d is %r; every line '
+                       'must be "id:name". Fix or delete the file.' %
+                       (path, line_number, line[:80]))
+    labels_to_names[int(label)] = name
   return labels_to_names
 
 

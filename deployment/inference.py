@@ -36,6 +36,7 @@ import tensorflow.compat.v1 as tf
 from datasets import dataset_factory
 from datasets import dataset_utils
 from deployment import checkpoints
+from deployment import image_limits
 from deployment import pipeline
 from deployment.errors import UserError
 from nets import i3d_utils
@@ -121,13 +122,17 @@ def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
 
 
 def _any_split(dataset_name, dataset_dir):
-  """The descriptor of the first split present; only class facts are used."""
+  """The descriptor of the first split present; only class facts are used.
+
+  When none loads, the train split's error is the one told: the later ones
+  are mostly "no such split", which would hide a broken labels file.
+  """
   error = None
   for split_name in ('train', 'validation', 'test'):
     try:
       return pipeline.load_dataset(dataset_name, split_name, dataset_dir)
     except UserError as split_error:
-      error = split_error
+      error = error or split_error
   raise UserError('--dataset_name=%s --dataset_dir=%s: %s' % (
       dataset_name, dataset_dir, error)) from error
 
@@ -615,14 +620,23 @@ def _image_or_model_error(encoded_images, error, what):
   return ImageError('%s cannot be decoded as JPEG, PNG, GIF or BMP' % what)
 
 
-def classify_files(classifier, paths, top_k=5):
-  """`Classifier.classify` on files; errors name the file at fault."""
+def classify_files(classifier, paths, top_k=5,
+                   max_pixels=image_limits.DEFAULT_MAX_PIXELS):
+  """`Classifier.classify` on files; errors name the file at fault.
+
+  A file with more than `max_pixels` pixels is refused from its header,
+  before anything is decoded.
+  """
   encoded_images = []
   for path in paths:
     if not os.path.isfile(path):
       raise UserError('%s: no such image file' % path)
     with open(path, 'rb') as f:
       encoded_images.append(f.read())
+    try:
+      image_limits.check_encoded_size(encoded_images[-1], max_pixels)
+    except image_limits.ImageTooLarge as error:
+      raise ImageError('%s: %s' % (path, error)) from error
   try:
     return classifier.classify(encoded_images, top_k)
   except ImageError:

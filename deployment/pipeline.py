@@ -14,6 +14,7 @@ video network without a clip length) is a one-line `UserError`.
 """
 
 import collections
+import functools
 import os
 
 import tf_compat  # noqa: F401
@@ -79,11 +80,64 @@ def _on_still_clips(network_fn, num_frames):
   return clip_network_fn
 
 
+def _smallest_size_that_builds(network_fn, shape, too_small, default):
+  """The smallest side in (too_small, default] the network builds at.
+
+  Each try builds the network in a throwaway graph (batch 1); a side that
+  builds stays buildable above it (every layer's output grows with its
+  input). None when even `default` does not build.
+  """
+  def builds(side):
+    with tf.Graph().as_default():
+      probe = list(shape)
+      probe[0], probe[-3], probe[-2] = 1, side, side
+      try:
+        network_fn(tf.placeholder(tf.float32, probe))
+      except ValueError:
+        return False
+    return True
+
+  if not builds(default):
+    return None
+  low, high = too_small, default  # low fails, high builds
+  while high - low > 1:
+    middle = (low + high) // 2
+    low, high = (low, middle) if builds(middle) else (middle, high)
+  return high
+
+
+def _refusing_too_small_images(network_fn, model_name, image_size_flag):
+  """`network_fn`, whose shape error on small images is one clear line."""
+
+  @functools.wraps(network_fn)
+  def checked_network_fn(images, *args, **kwargs):
+    try:
+      return network_fn(images, *args, **kwargs)
+    except ValueError as error:
+      side = images.shape[-2]
+      default = network_fn.default_image_size
+      if side is None or not default or side >= default:
+        raise
+      smallest = _smallest_size_that_builds(
+          functools.partial(network_fn, *args, **kwargs),
+          images.shape.as_list(), side, default)
+      if smallest is None:
+        raise
+      raise UserError(
+          '%s=%d: images of %dx%d pixels are too small for --model_name=%s; '
+          'the smallest size it takes is %d (its default is %d)' %
+          (image_size_flag, side, side, side, model_name, smallest,
+           default)) from error
+
+  return checked_network_fn
+
+
 def network_and_preprocessing(model_name, num_classes, is_training,
                               preprocessing_name=None, weight_decay=0.0,
                               use_grayscale=False, num_frames=None,
                               video_flags='--num_frames=N',
-                              preprocess_for_training=None):
+                              preprocess_for_training=None,
+                              image_size_flag='--image_size'):
   """`(network_fn, preprocess_fn)` of a registered network.
 
   Args:
@@ -97,6 +151,8 @@ def network_and_preprocessing(model_name, num_classes, is_training,
       network still takes clips); None for an image network.
     video_flags: how the user passes a clip length, for the message.
     preprocess_for_training: None: as `is_training`.
+    image_size_flag: the flag that sets the image size, named when the
+      network is built on images smaller than it takes.
 
   Raises:
     UserError: an unknown network or preprocessing, or a clip length missing
@@ -110,6 +166,8 @@ def network_and_preprocessing(model_name, num_classes, is_training,
         is_training=is_training)
   except ValueError as error:
     raise UserError('--model_name: %s' % one_line(error)) from error
+  network_fn = _refusing_too_small_images(network_fn, model_name,
+                                          image_size_flag)
   check_num_frames(model_name, num_frames, video_flags)
   if preprocess_for_training is None:
     preprocess_for_training = is_training
@@ -149,7 +207,8 @@ def build_pipeline(dataset, model_name, is_training, image_size=None,
                     (labels_offset, dataset.num_classes, dataset.name))
   network_fn, preprocess_fn = network_and_preprocessing(
       model_name, num_classes, is_training, preprocessing_name, weight_decay,
-      use_grayscale, num_frames)
+      use_grayscale, num_frames, image_size_flag=(
+          '--train_image_size' if is_training else '--eval_image_size'))
   if num_frames:  # slim has no video dataset: still clips of the images
     network_fn = _on_still_clips(network_fn, num_frames)
   return Pipeline(dataset=dataset, network_fn=network_fn,

@@ -53,6 +53,7 @@ from werkzeug import exceptions
 
 import tf_compat  # noqa: F401
 
+from deployment import image_limits
 from deployment import inference
 
 TEMPLATE_FOLDER = os.path.join(
@@ -91,7 +92,8 @@ Limits = collections.namedtuple('Limits', [
     'max_connections',     # open connections; more wait to be accepted
 ])
 DEFAULT_LIMITS = Limits(max_upload_bytes=10 * 1024 * 1024,
-                        max_pixels=16 * 1000 * 1000, max_in_flight=2,
+                        max_pixels=image_limits.DEFAULT_MAX_PIXELS,
+                        max_in_flight=2,
                         upload_quota_bytes=0, timeout_s=30,
                         max_connections=100)
 
@@ -103,12 +105,10 @@ _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 _JPEG_STANDALONE = frozenset([0x01] + list(range(0xD0, 0xD8)))
 
 
-class BadImage(ValueError):
-  """The upload is not a complete JPEG, PNG, GIF or BMP image (400)."""
-
-
-class ImageTooLarge(BadImage):
-  """The image has more pixels than the server decodes (413)."""
+# The upload is not a complete JPEG, PNG, GIF or BMP image (400); one with
+# more pixels than the server decodes (413).
+BadImage = image_limits.BadImage
+ImageTooLarge = image_limits.ImageTooLarge
 
 
 CheckedImage = collections.namedtuple('CheckedImage',
@@ -175,19 +175,6 @@ def _after_scan_data(data, position):
 _END_FINDERS = {'PNG': _png_end, 'JPEG': _jpeg_end}
 
 
-def _check_size(image, max_pixels):
-  width, height = image.size
-  # TensorFlow's GIF decoder reads every frame, even for the first one.
-  frames = getattr(image, 'n_frames', 1) if image.format == 'GIF' else 1
-  pixels = width * height * frames
-  if pixels > max_pixels:
-    raise ImageTooLarge(
-        'the image has %dx%d pixels%s (%.1f megapixels); this server '
-        'decodes at most %.1f megapixels, so scale it down first' %
-        (width, height, ' x %d frames' % frames if frames > 1 else '',
-         pixels / 1e6, max_pixels / 1e6))
-
-
 def _check_nothing_after_end(data, image_format):
   find_end = _END_FINDERS.get(image_format)
   end = find_end(data) if find_end else None
@@ -231,7 +218,7 @@ def check_image(data, max_pixels=DEFAULT_LIMITS.max_pixels,
       if image.format not in _EXTENSIONS:
         raise BadImage('%s images are not supported; upload JPEG, PNG, GIF '
                        'or BMP' % image.format)
-      _check_size(image, max_pixels)
+      image_limits.check_size(image, max_pixels)
       image.load()  # raises on truncated or corrupt pixel data
       _check_nothing_after_end(data, image.format)
       thumbnail = (_thumbnail_url(image, thumbnail_side) if thumbnail_side
@@ -240,10 +227,7 @@ def check_image(data, max_pixels=DEFAULT_LIMITS.max_pixels,
   except BadImage:
     raise
   except Image.DecompressionBombError as e:
-    raise ImageTooLarge('the image has more pixels than Pillow decodes (%s); '
-                        'this server decodes at most %.1f megapixels' %
-                        (' '.join(str(e).split())[:120], max_pixels / 1e6)
-                        ) from e
+    raise image_limits.bomb_error(e, max_pixels) from e
   except Image.UnidentifiedImageError as e:
     raise BadImage('the upload is not an image; upload a JPEG, PNG, GIF or '
                    'BMP file') from e

@@ -21,6 +21,7 @@ Each concern lives in its own module, this one only builds and runs:
 import functools
 import inspect
 import os
+import types
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
@@ -74,6 +75,14 @@ def train_from_flags(flags_obj, after_step=None):
       training_errors.NonFiniteLossError when the loss is NaN or Inf.
   """
   _check_flags(flags_obj)
+  distributed.check_replicas(flags_obj,
+                             distributed.cluster_from_environment())
+  flags_obj = _without_sync_for_one_worker(flags_obj)
+  distributed.check_clone_devices(flags_obj.num_clones,
+                                  flags_obj.clone_on_cpu)
+  distributed.wait_for_master(flags_obj.master,
+                              getattr(flags_obj, 'master_timeout_secs',
+                                      distributed.MASTER_TIMEOUT_S))
   master = distributed.master_from_environment(flags_obj.master,
                                                flags_obj.task)
   checkpoints.prepare_train_dir(flags_obj.train_dir)
@@ -82,6 +91,21 @@ def train_from_flags(flags_obj, after_step=None):
   # Only the chief writes checkpoints, so only it holds the lock.
   with checkpoints.TrainDirLock(flags_obj.train_dir):
     return _train_in_dir(flags_obj, master, after_step)
+
+
+def _without_sync_for_one_worker(flags_obj):
+  """The config with --sync_replicas off when one worker waits for no one.
+
+  Synchronising one worker's one gradient per step changes nothing, but the
+  sync queue's runner thread stays blocked waiting for the next gradient
+  after the last step, so the run ended in "Coordinator stopped with threads
+  still running" (RuntimeError) after a two-minute grace period.
+  """
+  if not flags_obj.sync_replicas or flags_obj.worker_replicas > 1:
+    return flags_obj
+  tf.logging.info('--sync_replicas with --worker_replicas=1: one worker has '
+                  'no replica to wait for; training without the sync queue')
+  return types.SimpleNamespace(**dict(vars(flags_obj), sync_replicas=False))
 
 
 def _train_in_dir(flags_obj, master, after_step):
@@ -310,6 +334,10 @@ def _run_slim_training(flags_obj, master, model, step_fn, init_fn, optimizer,
       save_summaries_secs=flags_obj.save_summaries_secs,
       save_interval_secs=flags_obj.save_interval_secs,
       sync_optimizer=optimizer if flags_obj.sync_replicas else None,
+      # The chief's sync-queue runner waits for a next gradient no worker
+      # sends once the last step is done: without this the run ends in
+      # RuntimeError after the Supervisor's grace period.
+      ignore_live_threads=bool(flags_obj.sync_replicas),
       session_config=session_config.session_config_from_flags(flags_obj),
       saver=saver)
   if flags_obj.task == 0 and flags_obj.max_number_of_steps:

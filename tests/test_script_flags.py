@@ -18,10 +18,11 @@ SCRIPTS = ['eval_image_classifier.py', 'export_inference_graph.py',
 # (script, a flag value it refuses, what the one line says).
 REFUSED_VALUES = [
     ('eval_image_classifier.py', '--eval_interval_secs=-1',
-     'must be at least 0'),
+     'must be between 0 and 1000000000'),
     ('export_inference_graph.py', '--batch_size=0', 'must be at least 1'),
     ('label_image.py', '--top_k=0', 'must be at least 1'),
-    ('server.py', '--max_megapixels=0.0', 'must be above 0'),
+    ('server.py', '--max_megapixels=0.0',
+     'must be above 0 and at most 1000000'),
     ('download_and_convert_data.py', '--num_shards=-2', 'must be at least 1'),
 ]
 

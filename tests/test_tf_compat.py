@@ -6,6 +6,7 @@ that starts passing there tells us the repair can go).
 """
 
 import io
+import os
 import textwrap
 
 import numpy as np
@@ -23,7 +24,8 @@ def test_every_repair_is_applied_on_this_tensorflow():
                                'control_flow_ops.case/cond',
                                'graph-mode Variable hash',
                                'framework.ops.Tensor',
-                               'closed FileWriter warning']
+                               'closed FileWriter warning',
+                               'non-UTF-8 paths']
   assert tf_compat.apply() == []  # idempotent
 
 
@@ -235,3 +237,28 @@ def test_training_ends_with_the_warning_without_the_repair(tmp_path):
   assert result.returncode == 0, result.stderr[-2000:]
   assert 'Attempting to use a closed FileWriter' in result.stderr, (
       'slim.learning.train ends without the warning: repair 5 can go')
+
+
+def test_non_utf8_paths_round_trip_through_tensorflow(tmp_path):
+  directory = os.path.join(str(tmp_path), os.fsdecode(b'caf\xe9'))
+  tf.io.gfile.makedirs(directory)
+  path = os.path.join(directory, 'state')
+  with tf.io.gfile.GFile(path, 'w') as f:
+    f.write('saved')
+  with tf.io.gfile.GFile(path) as f:  # the reader took only str before
+    assert f.read() == 'saved'
+  assert os.listdir(os.fsencode(str(tmp_path))) == [b'caf\xe9']
+  assert tf.io.gfile.listdir(str(tmp_path)) == [os.fsdecode(b'caf\xe9')]
+  assert tf.io.gfile.stat(path).length == 5
+  assert not tf.io.gfile.exists(path + '.missing')  # NotFound, not a crash
+
+
+def test_non_utf8_paths_are_refused_without_the_repair(tmp_path,
+                                                       monkeypatch):
+  from tensorflow.python.lib.io import file_io  # pylint: disable=g-import-not-at-top
+  from tensorflow.python.util import compat  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(compat, 'as_bytes', compat.as_bytes.tf_original)
+  monkeypatch.setattr(file_io, '_pywrap_file_io',
+                      file_io._pywrap_file_io._pywrap)  # pylint: disable=protected-access
+  with pytest.raises(UnicodeEncodeError):
+    tf.io.gfile.makedirs(os.path.join(str(tmp_path), os.fsdecode(b'caf\xe9')))
