@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Upstream slim's scripts/finetune_inception_v3_on_flowers.sh, on this project's scripts:
+# Upstream slim's scripts/finetune_inception_v3_on_flowers.sh,
+# on this project's scripts:
 #
 # 1. the Flowers dataset into $DATASET_DIR (/tmp/flowers): downloaded and
 #    converted, unless it is there already or DATASET_SOURCE points at the
 #    archive on disk;
-# 2. the pre-trained Inception-v3 checkpoint into $PRETRAINED_CHECKPOINT_DIR
+# 2. the pre-trained Inception-v3 checkpoint into
+#    $PRETRAINED_CHECKPOINT_DIR
 #    (/tmp/checkpoints), downloaded unless it is there already;
-# 3. fine-tunes only the new layers (InceptionV3/Logits,InceptionV3/AuxLogits) for 1000 steps
-#    into $TRAIN_DIR (/tmp/flowers-models/inception_v3) and evaluates them on the validation split;
+# 3. fine-tunes only the new layers for 1000 steps into $TRAIN_DIR
+#    (/tmp/flowers-models/inception_v3)
+#    and evaluates them on the validation split;
 # 4. fine-tunes all the layers for 500 steps from there into $TRAIN_DIR/all,
 #    and evaluates again.
 #
