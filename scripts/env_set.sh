@@ -9,31 +9,7 @@
 #   TRAIN_EXTRA_FLAGS="--checkpoint_exclude_scopes=InceptionV4/Logits,InceptionV4/AuxLogits \
 #     --trainable_scopes=InceptionV4/Logits,InceptionV4/AuxLogits" scripts/run_train.sh
 
-REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export REPO_DIR
-
-# Python: the repository's virtualenv when there is one.
-if [ -z "${PYTHON:-}" ]; then
-  if [ -x "$REPO_DIR/.venv/bin/python" ]; then
-    PYTHON="$REPO_DIR/.venv/bin/python"
-  else
-    PYTHON=python3
-  fi
-fi
-export PYTHON
-
-# Runs one of the repository's scripts with $PYTHON, unbuffered so that its
-# log lines show up as they are written:  slim_python eval_image_classifier.py
-# --flag=... As a workflow script's last step, `slim_python --exec ...`
-# replaces the shell, so a signal sent to the script's pid (Ctrl-C, kill, a
-# supervisor) reaches Python itself.
-slim_python() {
-  if [ "$1" = --exec ]; then
-    shift
-    exec "$PYTHON" -u "$REPO_DIR/$1" "${@:2}"
-  fi
-  "$PYTHON" -u "$REPO_DIR/$1" "${@:2}"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # Data: your photos in $DATASET_DIR/$DATASET_NAME/<class>/*.jpg (my_flower_5).
 export DATASET_NAME="${DATASET_NAME:-my_flower_5}"
