@@ -10,6 +10,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 
 import deployment_helpers as helpers
+from deployment import pipeline
 from deployment.errors import UserError
 import mobilenet_v1_flags
 
@@ -122,3 +123,37 @@ def test_quantized_fine_tuning_and_evaluation(deployment_dataset_dir,
   assert any('act_quant/max' in name for name in names), names
   _evaluate(deployment_dataset_dir, checkpoint_dir, str(tmp_path / 'eval'),
             '--quantize=True')
+
+
+def test_training_flag_defaults_are_the_flags_defaults_and_leave_no_flag():
+  result = helpers.run_python('''
+      import tf_compat
+      import tensorflow.compat.v1 as tf
+      import training_flags
+      flags = tf.app.flags
+      before = set(flags.FLAGS)
+      defaults = training_flags.training_flag_defaults()
+      print('left no flag:', set(flags.FLAGS) == before)
+      flags.DEFINE_integer('batch_size', 64, 'a script of its own')
+      flags.FLAGS.remove_flag_values(['batch_size'])
+      training_flags.define_training_flags()
+      flags.FLAGS(['script'])
+      parsed = vars(training_flags.config_from_flags(flags.FLAGS))
+      print('as parsed:', {name: parsed[name] for name in defaults} == defaults,
+            set(parsed) - set(defaults) <= before, len(defaults) > 40)
+      ''')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'left no flag: True' in result.stdout
+  assert 'as parsed: True True True' in result.stdout
+
+
+def test_network_kwargs_reach_every_call_of_the_network():
+  dataset = types.SimpleNamespace(name='fake', num_classes=5, channels=3)
+  with tf.Graph().as_default():
+    parts = pipeline.build_pipeline(
+        dataset, 'mobilenet_v1', is_training=False, image_size=32,
+        network_kwargs={'depth_multiplier': 0.25})
+    assert parts.network_fn.default_image_size == 224
+    parts.network_fn(tf.zeros([1, 32, 32, 3]))
+    shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+  assert shapes['MobilenetV1/Conv2d_0/weights'] == [3, 3, 3, 8]
