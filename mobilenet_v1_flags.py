@@ -78,11 +78,9 @@ def data_and_network(flags_obj):
   """The config fields that name the data and the network.
 
   Raises:
-    UserError: a missing --dataset_dir or --checkpoint_dir, an unknown
-      dataset or split, or a --num_classes that does not fit.
+    UserError: a missing --dataset_dir, an unknown dataset or split, or a
+      --num_classes that does not fit.
   """
-  common_flags.require_flag(flags_obj, 'checkpoint_dir',
-                            'pass the directory of the checkpoints')
   dataset = pipeline.load_dataset(flags_obj.dataset_name,
                                   flags_obj.dataset_split_name,
                                   flags_obj.dataset_dir)

@@ -62,6 +62,8 @@ def eval_config(flags_obj):
 def main(argv):
   del argv  # run_main refuses unknown flags and arguments
   tf.logging.set_verbosity(tf.logging.INFO)
+  common_flags.require_flag(FLAGS, 'checkpoint_dir',
+                            'pass the checkpoint or its directory')
   common_flags.require_flag(FLAGS, 'eval_dir',
                             'pass a writable directory for the summaries')
   eval_graph, num_batches = common_flags.build_evaluation(

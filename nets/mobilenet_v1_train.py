@@ -121,6 +121,8 @@ def training_config(flags_obj):
 def main(argv):
   del argv  # run_main refuses unknown flags and arguments
   tf.logging.set_verbosity(tf.logging.INFO)
+  common_flags.require_flag(FLAGS, 'checkpoint_dir', 'pass a writable '
+                            'directory for checkpoints and summaries')
   config = training_config(FLAGS)
   tf.logging.info(
       'MobileNet v1, depth multiplier %g, %dx%d images: learning rate %g, '

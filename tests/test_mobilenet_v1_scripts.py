@@ -96,6 +96,10 @@ def test_bad_input_is_one_line(deployment_dataset_dir, tmp_path):
       EVAL, '--dataset_name=quiz', '--dataset_dir=%s' % deployment_dataset_dir,
       '--checkpoint_dir=%s' % tmp_path, '--eval_dir=%s' % tmp_path))
   assert '--num_classes=1001' in line and '--num_classes=5' in line, line
+  # Upstream's name for the training directory, not train_dir.
+  line = helpers.error_line(helpers.run_script(
+      TRAIN, '--dataset_dir=%s' % deployment_dataset_dir, *TINY))
+  assert line.startswith('ERROR: --checkpoint_dir is required'), line
 
 
 def test_num_classes_may_leave_out_class_zero_only():
