@@ -118,6 +118,13 @@ def _same_size_padding(kernel_size):
                    [(width - 1) // 2, width // 2], [0, 0]], dtype=np.int32)
 
 
+def _shape_of(tensor):
+  """The static shape when fully known, else the runtime one."""
+  if tensor.shape.is_fully_defined():
+    return tensor.shape.as_list()
+  return tf.shape(tensor)
+
+
 def _reflect(net, paddings):
   return tf.pad(net, paddings, mode='REFLECT')
 
@@ -215,10 +222,3 @@ def cyclegan_generator_resnet(images,
       end_points['predictions'] = (tf.tanh(logits) +
                                    logits * tanh_linear_slope)
   return end_points['predictions'], end_points
-
-
-def _shape_of(tensor):
-  """The static shape when fully known, else the runtime one."""
-  if tensor.shape.is_fully_defined():
-    return tensor.shape.as_list()
-  return tf.shape(tensor)
