@@ -1,4 +1,4 @@
-r"""Evaluates MobileNet v1, with upstream slim's nets/mobilenet_v1_eval.py flags.
+r"""Evaluates MobileNet v1 with upstream slim's nets/mobilenet_v1_eval.py flags.
 
     python nets/mobilenet_v1_eval.py --dataset_dir=/data/imagenet \
         --checkpoint_dir=/output/mobilenet_v1 --eval_dir=/output/eval \

@@ -1,4 +1,4 @@
-r"""Trains MobileNet v1, with upstream slim's nets/mobilenet_v1_train.py flags.
+r"""Trains MobileNet v1 with upstream slim's nets/mobilenet_v1_train.py flags.
 
     python nets/mobilenet_v1_train.py --dataset_dir=/data/imagenet \
         --checkpoint_dir=/output/mobilenet_v1 --depth_multiplier=0.5 \
