@@ -51,6 +51,29 @@ def config_from_flags(flag_values, **overrides):
   return types.SimpleNamespace(**values)
 
 
+def training_flag_defaults():
+  """{name: default} of every training flag, leaving no flag defined.
+
+  For scripts with a command line of their own that train with this
+  project's loop (nets/mobilenet_v1_train.py takes upstream's flags): their
+  config is these defaults with their own values laid over them, so each
+  default stays defined here only. Call it before the script defines flags
+  of the same names (batch_size, master, ...): the training flags are
+  defined for a moment, read and removed again.
+
+  Returns:
+    A new dict, the defaults `config_from_flags` would give for a command
+    line without training flags.
+  """
+  defined_before = set(flags.FLAGS)
+  define_training_flags()
+  names = set(flags.FLAGS) - defined_before
+  defaults = {name: flags.FLAGS[name].default for name in names}
+  for name in names:
+    delattr(flags.FLAGS, name)
+  return defaults
+
+
 def _define_deployment_flags():
   """Where and how the training runs: clones, replicas, logging, saving."""
   flags.DEFINE_string('master', '',

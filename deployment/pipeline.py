@@ -130,6 +130,14 @@ def _refusing_too_small_images(network_fn, model_name, image_size_flag):
            default)) from error
 
   return checked_network_fn
+def _with_arguments(network_fn, network_kwargs):
+  """`network_fn` that always gets `network_kwargs` (a call's own win)."""
+
+  def configured_network_fn(images, **kwargs):
+    return network_fn(images, **{**network_kwargs, **kwargs})
+
+  configured_network_fn.default_image_size = network_fn.default_image_size
+  return configured_network_fn
 
 
 def network_and_preprocessing(model_name, num_classes, is_training,
@@ -183,7 +191,7 @@ def network_and_preprocessing(model_name, num_classes, is_training,
 
 def build_pipeline(dataset, model_name, is_training, image_size=None,
                    weight_decay=0.0, labels_offset=0, preprocessing_name=None,
-                   use_grayscale=False, num_frames=None):
+                   use_grayscale=False, num_frames=None, network_kwargs=None):
   """The network and preprocessing for `dataset`'s classes, as a `Pipeline`.
 
   Args:
@@ -196,6 +204,8 @@ def build_pipeline(dataset, model_name, is_training, image_size=None,
     preprocessing_name: None: the network's own.
     use_grayscale: convert images to one channel.
     num_frames: clip length of a video network; None for an image network.
+    network_kwargs: None, or arguments every call of the network function
+      gets (nets/mobilenet_v1_train.py: {'depth_multiplier': 0.5}).
 
   Raises:
     UserError: see `network_and_preprocessing`; or a labels_offset that
@@ -211,6 +221,8 @@ def build_pipeline(dataset, model_name, is_training, image_size=None,
           '--train_image_size' if is_training else '--eval_image_size'))
   if num_frames:  # slim has no video dataset: still clips of the images
     network_fn = _on_still_clips(network_fn, num_frames)
+  if network_kwargs:
+    network_fn = _with_arguments(network_fn, network_kwargs)
   return Pipeline(dataset=dataset, network_fn=network_fn,
                   preprocess_fn=preprocess_fn,
                   image_size=image_size or network_fn.default_image_size,
@@ -225,7 +237,8 @@ def pipeline_from_config(config, is_training, image_size=None,
   Args:
     config: an object with `dataset_name`, `dataset_split_name`,
       `dataset_dir`, `model_name`, `labels_offset`, `preprocessing_name`,
-      `use_grayscale` and optionally `num_frames` (absent: images).
+      `use_grayscale` and optionally `num_frames` (absent: images) and
+      `network_kwargs` (absent: none).
     is_training, image_size, weight_decay: as `build_pipeline`.
   """
   return build_pipeline(
@@ -235,7 +248,8 @@ def pipeline_from_config(config, is_training, image_size=None,
       weight_decay=weight_decay, labels_offset=config.labels_offset,
       preprocessing_name=config.preprocessing_name,
       use_grayscale=config.use_grayscale,
-      num_frames=getattr(config, 'num_frames', None))
+      num_frames=getattr(config, 'num_frames', None),
+      network_kwargs=getattr(config, 'network_kwargs', None))
 
 
 def make_iterator(pipeline, is_training, batch_size, num_readers=4,

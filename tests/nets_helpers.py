@@ -269,3 +269,65 @@ def assert_drop_path_follows_global_step(build_fn, batch, num_classes):
   assert at_start[0].shape == (batch, num_classes)
   np.testing.assert_allclose(at_start[0], at_start[1], rtol=1e-5)
   assert not np.allclose(at_end[0], at_end[1])  # examples dropped at random
+
+
+# --- Image generators and discriminators (CycleGAN, DCGAN, pix2pix) ---
+
+
+def assert_adversarial_steps_move(generate, discriminate, real, steps=3,
+                                  seed=0):
+  """A generator and a discriminator trained against each other a few steps.
+
+  Alternating Adam steps on the standard GAN losses (sigmoid cross entropy:
+  the discriminator tells `real` from generated, the generator fools it)
+  must keep both losses finite, change both, and move every trainable
+  variable of both networks.
+
+  Args:
+    generate: builds the generator, returns its images (same shape as
+      `real`); called under variable scope 'G'.
+    discriminate: `fn(images) -> logits`; called under variable scope 'D',
+      the second time (generated images) reusing its variables.
+    real: float32 numpy batch of real images.
+    steps: discriminator + generator step pairs.
+    seed: graph seed.
+
+  Returns:
+    (losses before, losses after): each (discriminator, generator).
+  """
+  with tf.Graph().as_default():
+    tf.set_random_seed(seed)
+    with tf.variable_scope('G'):
+      fake = generate()
+    with tf.variable_scope('D'):
+      real_logits = discriminate(tf.constant(real))
+    with tf.variable_scope('D', reuse=True):
+      fake_logits = discriminate(fake)
+    d_loss = (tf.losses.sigmoid_cross_entropy(tf.ones_like(real_logits),
+                                              real_logits) +
+              tf.losses.sigmoid_cross_entropy(tf.zeros_like(fake_logits),
+                                              fake_logits))
+    g_loss = tf.losses.sigmoid_cross_entropy(tf.ones_like(fake_logits),
+                                             fake_logits)
+    g_vars, d_vars = tf.trainable_variables('G'), tf.trainable_variables('D')
+    assert g_vars and d_vars
+    # Batch norm's moving averages (DCGAN) update with every step.
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+      d_step = tf.train.AdamOptimizer(2e-4, 0.5).minimize(d_loss,
+                                                          var_list=d_vars)
+      g_step = tf.train.AdamOptimizer(2e-4, 0.5).minimize(g_loss,
+                                                          var_list=g_vars)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      start_values = sess.run(g_vars + d_vars)
+      before = sess.run((d_loss, g_loss))
+      for _ in range(steps):
+        sess.run(d_step)
+        sess.run(g_step)
+      after = sess.run((d_loss, g_loss))
+      end_values = sess.run(g_vars + d_vars)
+  assert np.all(np.isfinite(before + after)), (before, after)
+  assert before[0] != after[0] and before[1] != after[1], (before, after)
+  for var, start, end in zip(g_vars + d_vars, start_values, end_values):
+    assert not np.array_equal(start, end), var.op.name
+  return before, after
