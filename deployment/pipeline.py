@@ -130,6 +130,8 @@ def _refusing_too_small_images(network_fn, model_name, image_size_flag):
            default)) from error
 
   return checked_network_fn
+
+
 def _with_arguments(network_fn, network_kwargs):
   """`network_fn` that always gets `network_kwargs` (a call's own win)."""
 
