@@ -84,7 +84,7 @@ run_logged() {
     >> "$samples" 2>/dev/null &
   local sampler=$!
   local status=0
-  "$@" > >(tee "$log") 2>&1 || status=$?
+  "$@" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   PEAK_MIB=$(sort -n "$samples" | tail -n 1)

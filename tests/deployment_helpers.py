@@ -224,6 +224,60 @@ def run_python(code, env=None, timeout=120, merge_output=False):
               merge_output, ROOT)
 
 
+# Runs each (script, args) in a child forked from one process that imported
+# TensorFlow once, as `python script args...` would run it (own argv,
+# sys.path[0], stdout, stderr and exit status). Only for runs that stop
+# before building a graph (flag parsing, --help): the children share the
+# parent's TensorFlow state as it was after the import.
+_FORKING_RUNNER = r'''
+import json, os, runpy, sys, tempfile, traceback
+import tensorflow  # once, before the forks: every child inherits it
+root, runs = sys.argv[1], json.loads(sys.argv[2])
+results = []
+for script, args in runs:
+  with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
+    pid = os.fork()
+    if pid == 0:
+      os.dup2(out.fileno(), 1)
+      os.dup2(err.fileno(), 2)
+      path = os.path.join(root, script)
+      sys.argv = [path] + args
+      sys.path[0] = os.path.dirname(path)
+      code = 0
+      try:
+        runpy.run_path(path, run_name='__main__')
+      except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else int(
+            stop.code is not None)
+      except BaseException:  # reported, and an exit status no script uses
+        traceback.print_exc()
+        code = 70
+      sys.stdout.flush()
+      sys.stderr.flush()
+      os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    out.seek(0)
+    err.seek(0)
+    results.append([os.waitstatus_to_exitcode(status), out.read(), err.read()])
+json.dump(results, sys.stdout)
+'''
+
+
+def run_scripts_forked(runs, timeout=600):
+  """Runs [(script, [args])] that end before building a graph; cheaply.
+
+  A Python start with TensorFlow costs seconds of CPU; here each run only
+  pays for its script's own imports. Returns one CompletedProcess per run.
+  """
+  runs = [[script, [str(arg) for arg in args]] for script, args in runs]
+  result = run_python('import sys; sys.argv[1:] = %r; exec(%r)' % (
+      [ROOT, json.dumps(runs)], _FORKING_RUNNER), timeout=timeout)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return [subprocess.CompletedProcess([script] + args, code, out, err)
+          for (script, args), (code, out, err) in zip(
+              runs, json.loads(result.stdout))]
+
+
 def succeeds(script, *args, timeout=400, env=None):
   """Runs a repository script, asserts exit 0; returns stdout + stderr."""
   result = run_script(script, *args, timeout=timeout, env=env)

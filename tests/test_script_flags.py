@@ -11,7 +11,8 @@ import common_flags
 import deployment_helpers as helpers
 
 # Each script is run once per case: a Python start with TensorFlow costs
-# seconds, so the cases are what differs between the scripts.
+# seconds, so the cases are what differs between the scripts; and every run
+# is a child forked after one TensorFlow import (`flag_runs`).
 SCRIPTS = ['eval_image_classifier.py', 'export_inference_graph.py',
            'freeze_graph.py', 'label_image.py', 'server.py',
            'download_and_convert_data.py', 'convert_keras_densenet.py']
@@ -27,6 +28,19 @@ REFUSED_VALUES = [
 ]
 
 
+NOT_A_FLAG = ('freeze_graph.py', 'model.pb')
+
+
+@pytest.fixture(scope='module')
+def flag_runs():
+  """{(script, argument): CompletedProcess} of every case below."""
+  runs = ([(script, ['--bacth_size=3']) for script in SCRIPTS] +
+          [(script, [flag]) for script, flag, _ in REFUSED_VALUES] +
+          [(NOT_A_FLAG[0], [NOT_A_FLAG[1]])])
+  return {(script, args[0]): result for (script, args), result in zip(
+      runs, helpers.run_scripts_forked(runs))}
+
+
 def _the_error_line(result):
   """The one `ERROR:` line of a run that failed as bad input must."""
   last = helpers.error_line(result)
@@ -37,8 +51,8 @@ def _the_error_line(result):
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
-def test_a_mistyped_flag_is_one_error_line(script):
-  error = _the_error_line(helpers.run_script(script, '--bacth_size=3'))
+def test_a_mistyped_flag_is_one_error_line(flag_runs, script):
+  error = _the_error_line(flag_runs[(script, '--bacth_size=3')])
   assert error == ('ERROR: unknown flag(s) --bacth_size=3%s; see --help for '
                    'the flags of %s' % (
                        ' (did you mean --batch_size?)'
@@ -48,13 +62,13 @@ def test_a_mistyped_flag_is_one_error_line(script):
 
 
 @pytest.mark.parametrize('script,flag,message', REFUSED_VALUES)
-def test_a_refused_value_is_one_error_line(script, flag, message):
-  error = _the_error_line(helpers.run_script(script, flag))
+def test_a_refused_value_is_one_error_line(flag_runs, script, flag, message):
+  error = _the_error_line(flag_runs[(script, flag)])
   assert error == 'ERROR: flag %s: %s' % (flag, message)
 
 
-def test_an_argument_that_is_not_a_flag_is_refused():
-  error = _the_error_line(helpers.run_script('freeze_graph.py', 'model.pb'))
+def test_an_argument_that_is_not_a_flag_is_refused(flag_runs):
+  error = _the_error_line(flag_runs[NOT_A_FLAG])
   assert error == ('ERROR: unexpected argument(s) model.pb: freeze_graph.py '
                    'takes flags only; see --help')
 

@@ -3,13 +3,9 @@
 absl prints the help and exits with status 1, which a shell or a job platform
 reads as a failure; common_flags.run_main turns that into 0.
 
-Starting Python with TensorFlow costs seconds of CPU per process, so one
-process imports TensorFlow once and runs each script in a forked child, as
-`python <script> <flag>` would (own argv, sys.path[0], stdout and exit
-status): the children only pay for the script's own imports.
+Every run is a child forked from one process that imported TensorFlow once
+(deployment_helpers.run_scripts_forked): seconds of CPU less per script.
 """
-
-import json
 
 import pytest
 
@@ -39,50 +35,13 @@ OWN_HELP = {
     'datasets/preprocess_imagenet_validation_data.py': 'one sub-folder per synset',
     'datasets/process_bounding_boxes.py': '--output_file',
 }
-FORKING_RUNNER = r'''
-import json, os, runpy, sys, tempfile, traceback
-import tensorflow  # once, before the forks: every child inherits it
-root, runs = sys.argv[1], json.loads(sys.argv[2])
-results = []
-for script, flag in runs:
-  with tempfile.TemporaryFile('w+') as output:
-    pid = os.fork()
-    if pid == 0:
-      os.dup2(output.fileno(), 1)
-      os.dup2(output.fileno(), 2)
-      path = os.path.join(root, script)
-      sys.argv = [path, flag]
-      sys.path[0] = os.path.dirname(path)
-      code = 0
-      try:
-        runpy.run_path(path, run_name='__main__')
-      except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else int(
-            stop.code is not None)
-      except BaseException:  # reported, and an exit status no script uses
-        traceback.print_exc()
-        code = 70
-      sys.stdout.flush()
-      sys.stderr.flush()
-      os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    output.seek(0)
-    results.append([script, flag, os.waitstatus_to_exitcode(status),
-                    output.read()])
-json.dump(results, sys.stdout)
-'''
-
-
 @pytest.fixture(scope='module')
 def help_runs():
   """{(script, flag): (exit status, output)} for every script and flag."""
-  runs = [[script, flag] for script in SCRIPTS for flag in HELP_FLAGS]
-  result = helpers.run_python(
-      'import sys; sys.argv[1:] = %r; exec(%r)' % (
-          [helpers.ROOT, json.dumps(runs)], FORKING_RUNNER), timeout=600)
-  assert result.returncode == 0, result.stderr[-3000:]
-  return {(script, flag): (code, output)
-          for script, flag, code, output in json.loads(result.stdout)}
+  runs = [(script, [flag]) for script in SCRIPTS for flag in HELP_FLAGS]
+  return {(script, args[0]): (result.returncode, result.stdout + result.stderr)
+          for (script, args), result in zip(
+              runs, helpers.run_scripts_forked(runs))}
 
 
 @pytest.mark.parametrize('flag', HELP_FLAGS)

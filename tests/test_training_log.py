@@ -10,6 +10,7 @@ import logging
 import os
 
 import tensorflow.compat.v1 as tf
+from absl import logging as absl_logging
 
 import deployment_helpers as helpers
 import tf_compat
@@ -78,3 +79,10 @@ def test_only_library_deprecation_notices_are_dropped():
   assert not shown(library_file)
   assert shown(ours)
   assert shown(library_file, 'From %s: a warning that is not about age')
+  # --verbosity=1 (absl's DEBUG) asks for everything.
+  verbosity = absl_logging.get_verbosity()
+  absl_logging.set_verbosity(absl_logging.DEBUG)
+  try:
+    assert shown(library_file)
+  finally:
+    absl_logging.set_verbosity(verbosity)
