@@ -92,7 +92,7 @@ example_download() {
   local url=$1 file=$2
   rm -f "$file.partial"
   if command -v curl > /dev/null; then
-    curl -fsSL --connect-timeout 30 -o "$file.partial" "$url"
+    curl -fsL --connect-timeout 30 -o "$file.partial" "$url"
   elif command -v wget > /dev/null; then
     wget -q -T 30 -O "$file.partial" "$url"
   else
