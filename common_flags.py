@@ -34,6 +34,7 @@ from absl import app as absl_app
 from absl import flags as absl_flags
 
 from deployment import errors
+from deployment import interrupts
 from deployment import pipeline
 
 flags = tf.app.flags
@@ -243,7 +244,9 @@ def run_main(main, positional_args=False):
   Bad input ends the script with one `ERROR: ...` line on stderr and exit
   status 1, never a traceback: a flag value absl cannot parse or a validator
   refuses (`require_positive`), an unknown flag (a typo must not pass
-  silently), and a `UserError` raised by `main`.
+  silently), and a `UserError` raised by `main`. Ctrl-C and SIGTERM end it
+  with one line and exit status 130 / 143 (`deployment.interrupts`); a
+  closed stdout (`| head`) quietly, a full one (`> /dev/full`) with one line.
 
   Args:
     main: the script's `main(argv)`.
@@ -265,7 +268,21 @@ def run_main(main, positional_args=False):
   def parse(argv):
     return _parse_flags_in_one_line(argv, positional_args)
 
-  absl_app.run(guarded_main, flags_parser=parse)
+  interrupts.install()
+  try:
+    absl_app.run(guarded_main, flags_parser=parse)
+  except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM (interrupts.py)
+    _exit_quietly(interrupts.describe(error), interrupts.exit_status(error))
+  except BrokenPipeError:
+    # `script | head`: the reader has all it wanted; say nothing more.
+    _silence_stdout()
+    sys.exit(1)
+  except OSError as error:
+    if not _is_stdout_error(error):
+      raise
+    _silence_stdout()
+    _exit_with_error('cannot write the output to stdout (%s); check where '
+                     'it is redirected' % (error.strerror or error))
 
 
 def show_flags_in_help(module_name):
@@ -327,6 +344,36 @@ def _with_suggestion(arg):
 
 
 def _exit_with_error(message):
-  sys.stderr.write('ERROR: %s\n' % message)
-  sys.stderr.flush()
-  sys.exit(1)
+  _exit_quietly('ERROR: %s' % message, 1)
+
+
+def _exit_quietly(line, status):
+  try:
+    sys.stderr.write(line + '\n')
+    sys.stderr.flush()
+  except OSError:  # stderr itself is gone: the status still tells
+    pass
+  sys.exit(status)
+
+
+def _is_stdout_error(error):
+  """Whether an OSError came from writing stdout (e.g. `> /dev/full`)."""
+  import errno  # pylint: disable=g-import-not-at-top
+  if error.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT,
+                         errno.EFBIG):
+    return False
+  try:
+    sys.stdout.flush()
+  except OSError:
+    return True
+  return error.filename is None and getattr(sys.stdout, 'closed', False)
+
+
+def _silence_stdout():
+  """Points stdout at /dev/null so Python's exit flush cannot fail again."""
+  try:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+  except (OSError, ValueError):
+    pass

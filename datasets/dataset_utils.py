@@ -371,6 +371,14 @@ DatasetSpec = collections.namedtuple('DatasetSpec', [
 ], defaults=(3, 'png', None, IMAGE_AND_LABEL_ITEMS, None, 0))
 
 
+# The two features every record must have (`SplitDataset.parse` reads them).
+ENCODED_KEY = 'image/encoded'
+LABEL_KEY = 'image/class/label'
+# How the formats `decode_image` reads begin (JPEG, PNG, GIF, BMP).
+IMAGE_SIGNATURES = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n', b'GIF87a',
+                    b'GIF89a', b'BM')
+
+
 def decode_image(encoded, channels):
   """Decodes JPEG/PNG/GIF/BMP bytes to uint8 [H, W, channels] (1 or 3)."""
   if channels == 3:
@@ -418,11 +426,11 @@ class SplitDataset(slim.dataset.Dataset):
       (image uint8 [H, W, channels], label int64 scalar).
     """
     features = tf.io.parse_single_example(serialized, {
-        'image/encoded': tf.io.FixedLenFeature((), tf.string),
-        'image/class/label': tf.io.FixedLenFeature((), tf.int64),
+        ENCODED_KEY: tf.io.FixedLenFeature((), tf.string),
+        LABEL_KEY: tf.io.FixedLenFeature((), tf.int64),
     })
-    image = decode_image(features['image/encoded'], channels or self.channels)
-    return image, features['image/class/label']
+    image = decode_image(features[ENCODED_KEY], channels or self.channels)
+    return image, features[LABEL_KEY]
 
 
 _BOX_CORNERS = ['ymin', 'xmin', 'ymax', 'xmax']

@@ -22,6 +22,7 @@ import fcntl
 import glob
 import os
 import re
+import resource
 import socket
 
 import tf_compat  # noqa: F401
@@ -29,6 +30,7 @@ import tensorflow.compat.v1 as tf
 from google.protobuf import text_format
 from tensorflow.python.checkpoint import checkpoint_management
 
+from deployment.errors import tensorflow_reason
 from deployment.errors import UserError
 
 STATE_FILE = 'checkpoint'
@@ -222,6 +224,71 @@ def is_disk_full(error):
     return True
   text = str(getattr(error, 'message', '') or error)
   return 'No space left on device' in text or 'Disk quota exceeded' in text
+
+
+# Starts the message of a failed save (also how the training's log filter
+# recognises it in the Supervisor's thread).
+SAVE_FAILED = 'cannot save checkpoint'
+
+
+def file_size_limit_hint(unlimited='the filesystem\'s largest file is '
+                         'smaller'):
+  """Advice when the process may not write files past a size (`ulimit -f`).
+
+  `unlimited` is what to say when the process has no such limit.
+  """
+  limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+  if limit == resource.RLIM_INFINITY:
+    return unlimited
+  return ('this process may not write files above %d bytes (ulimit -f); '
+          'raise the limit (ulimit -f unlimited)' % limit)
+
+
+def save_failure(save_path, error):
+  """The one-line UserError of a checkpoint save that failed.
+
+  What the save left half written is removed and the checkpoint kept named.
+  """
+  directory = os.path.dirname(save_path) or '.'
+  remove_temporaries(directory)
+  try:
+    kept = localize_state(directory)
+  except UserError:
+    kept = None
+  reason = tensorflow_reason(error)
+  if 'File too large' in reason or getattr(error, 'errno', None) == (
+      errno.EFBIG):
+    reason += ': ' + file_size_limit_hint()
+  return UserError(
+      '%s %s (%s); training stopped, %s. Fix that and rerun the same command '
+      'to resume' % (SAVE_FAILED, save_path, reason[:300],
+                     'the last good checkpoint %s is kept' %
+                     os.path.basename(kept) if kept else
+                     'no checkpoint was saved'))
+
+
+class CheckedSaver(tf.train.Saver):
+  """A Saver whose failed save is an error naming the file and the cause.
+
+  TensorFlow reports a file over the size limit (`ulimit -f`, EFBIG) as
+  OutOfRangeError, which the Supervisor's coordinator takes for the end of
+  the input: the training would exit 0 without its checkpoint. A full disk
+  is left to the training's own one-line report.
+  """
+
+  def save(self, sess, save_path, global_step=None, *args, **kwargs):
+    name = save_path
+    if global_step is not None:
+      # Read once: the step may move on while the save runs.
+      global_step = tf.train.global_step(sess, global_step)
+      name = '%s-%d' % (save_path, global_step)
+    try:
+      return super(CheckedSaver, self).save(sess, save_path, global_step,
+                                            *args, **kwargs)
+    except (tf.errors.OpError, OSError) as error:
+      if is_disk_full(error):
+        raise
+      raise save_failure(name, error) from error
 
 
 class TrainDirLock(object):
