@@ -22,7 +22,6 @@ import fcntl
 import glob
 import os
 import re
-import resource
 import socket
 
 import tf_compat  # noqa: F401
@@ -30,6 +29,7 @@ import tensorflow.compat.v1 as tf
 from google.protobuf import text_format
 from tensorflow.python.checkpoint import checkpoint_management
 
+from deployment import output_files
 from deployment.errors import tensorflow_reason
 from deployment.errors import UserError
 
@@ -231,19 +231,6 @@ def is_disk_full(error):
 SAVE_FAILED = 'cannot save checkpoint'
 
 
-def file_size_limit_hint(unlimited='the filesystem\'s largest file is '
-                         'smaller'):
-  """Advice when the process may not write files past a size (`ulimit -f`).
-
-  `unlimited` is what to say when the process has no such limit.
-  """
-  limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-  if limit == resource.RLIM_INFINITY:
-    return unlimited
-  return ('this process may not write files above %d bytes (ulimit -f); '
-          'raise the limit (ulimit -f unlimited)' % limit)
-
-
 def save_failure(save_path, error):
   """The one-line UserError of a checkpoint save that failed.
 
@@ -258,7 +245,7 @@ def save_failure(save_path, error):
   reason = tensorflow_reason(error)
   if 'File too large' in reason or getattr(error, 'errno', None) == (
       errno.EFBIG):
-    reason += ': ' + file_size_limit_hint()
+    reason += ': ' + output_files.file_size_limit_hint()
   return UserError(
       '%s %s (%s); training stopped, %s. Fix that and rerun the same command '
       'to resume' % (SAVE_FAILED, save_path, reason[:300],
@@ -309,7 +296,12 @@ class TrainDirLock(object):
       tf.logging.info('%s is remote: no lock against a second training',
                       os.path.dirname(self.path))
       return self
-    handle = open(self.path, 'a+')
+    try:
+      handle = open(self.path, 'a+')
+    except OSError as error:
+      raise UserError('cannot open the lock file %s (%s); move it away or '
+                      'pass another --train_dir' %
+                      (self.path, error.strerror)) from error
     try:
       fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
@@ -402,6 +394,7 @@ def prepare_train_dir(train_dir):
   except tf.errors.OpError as error:
     raise UserError('--train_dir=%s cannot be created (%s); pass a writable '
                     'directory' % (train_dir, error.message)) from error
+  _check_bookkeeping_files(train_dir)
   probe = os.path.join(train_dir, '.write_test')
   try:
     with tf.gfile.GFile(probe, 'w') as handle:
@@ -410,6 +403,24 @@ def prepare_train_dir(train_dir):
   except tf.errors.OpError as error:
     raise UserError('--train_dir=%s is not writable; pass a writable '
                     'directory (e.g. /output/ckpt)' % train_dir) from error
+
+
+def _check_bookkeeping_files(train_dir):
+  """Raises UserError when a file training keeps is something else."""
+  if '://' in train_dir:
+    return
+  kept_there = {STATE_FILE: 'list of checkpoints',
+                LOCK_FILE: 'lock against a second training',
+                FINAL_STEP_FILE: 'final step'}
+  for name, what in sorted(kept_there.items()):
+    path = os.path.join(train_dir, name)
+    if os.path.lexists(path) and not os.path.isfile(path):
+      raise UserError(
+          '%s should be the file where training keeps its %s, but it is a '
+          '%s; move it away (or pass another --train_dir)' %
+          (path, what,
+           'directory' if os.path.isdir(path) else 'broken link or special '
+           'file'))
 
 
 def saved_global_step(train_dir):

@@ -20,6 +20,7 @@ import tensorflow.compat.v1 as tf
 
 from deployment.errors import UserError
 from deployment import checkpoints
+from deployment import output_files
 from deployment import pipeline
 
 # Brackets the label-range assertion's text inside TensorFlow's error.
@@ -119,7 +120,7 @@ def _session_start_error(train_dir):
   return UserError(
       'the training session could not start: writing its first files into '
       '--train_dir=%s failed (%s); fix that and rerun' %
-      (train_dir, checkpoints.file_size_limit_hint('see the log above')))
+      (train_dir, output_files.file_size_limit_hint('see the log above')))
 
 
 @contextlib.contextmanager
