@@ -40,9 +40,11 @@ def replacing(path, binary=False):
   unchanged and no temporary is left.
   """
   partial = _partial_path(path)
+  # 'x': never write into (or later remove) something already there.
+  handle = open(partial, 'xb' if binary else 'x',
+                encoding=None if binary else 'utf-8')
   try:
-    with open(partial, 'wb' if binary else 'w',
-              encoding=None if binary else 'utf-8') as handle:
+    with handle:
       yield handle
       handle.flush()
       os.fsync(handle.fileno())
