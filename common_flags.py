@@ -25,6 +25,7 @@ traceback.
 """
 
 import difflib
+import errno
 import os
 import sys
 
@@ -269,20 +270,21 @@ def run_main(main, positional_args=False):
     return _parse_flags_in_one_line(argv, positional_args)
 
   interrupts.install()
+  sys.stdout = _GuardedStdout(sys.stdout)
   try:
     absl_app.run(guarded_main, flags_parser=parse)
   except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM (interrupts.py)
     _exit_quietly(interrupts.describe(error), interrupts.exit_status(error))
-  except BrokenPipeError:
-    # `script | head`: the reader has all it wanted; say nothing more.
+  except StdoutError as error:
     _silence_stdout()
-    sys.exit(1)
-  except OSError as error:
-    if not _is_stdout_error(error):
-      raise
-    _silence_stdout()
+    if error.errno == errno.EPIPE:
+      # `script | head`: the reader has all it wanted; say nothing more.
+      sys.exit(1)
     _exit_with_error('cannot write the output to stdout (%s); check where '
-                     'it is redirected' % (error.strerror or error))
+                     'it is redirected' % error.strerror)
+  finally:
+    if isinstance(sys.stdout, _GuardedStdout):
+      sys.stdout = sys.stdout._stream  # pylint: disable=protected-access
 
 
 def show_flags_in_help(module_name):
@@ -356,17 +358,33 @@ def _exit_quietly(line, status):
   sys.exit(status)
 
 
-def _is_stdout_error(error):
-  """Whether an OSError came from writing stdout (e.g. `> /dev/full`)."""
-  import errno  # pylint: disable=g-import-not-at-top
-  if error.errno not in (errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT,
-                         errno.EFBIG):
-    return False
-  try:
-    sys.stdout.flush()
-  except OSError:
-    return True
-  return error.filename is None and getattr(sys.stdout, 'closed', False)
+class StdoutError(OSError):
+  """Writing the script's standard output failed (closed pipe, full disk)."""
+
+
+class _GuardedStdout(object):
+  """sys.stdout, whose failed writes are raised as StdoutError.
+
+  So run_main tells a closed or full stdout from any other OSError.
+  """
+
+  def __init__(self, stream):
+    self._stream = stream
+
+  def write(self, text):
+    try:
+      return self._stream.write(text)
+    except OSError as error:
+      raise StdoutError(error.errno, error.strerror) from error
+
+  def flush(self):
+    try:
+      return self._stream.flush()
+    except OSError as error:
+      raise StdoutError(error.errno, error.strerror) from error
+
+  def __getattr__(self, name):
+    return getattr(self._stream, name)
 
 
 def _silence_stdout():
@@ -375,5 +393,5 @@ def _silence_stdout():
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
-  except (OSError, ValueError):
+  except (OSError, ValueError, AttributeError):
     pass
