@@ -84,6 +84,8 @@ def deferred(raise_at_end=True):
     raise_at_end: on leaving the outermost section, raise `Interrupted` for
       a signal it postponed; False leaves that to the caller (`requested`).
   """
+  if not _state['depth']:
+    _state['pending'] = None  # a new section: earlier requests are done
   _state['depth'] += 1
   try:
     yield

@@ -329,10 +329,16 @@ def _slim_train(flags_obj, master, model, step_fn, init_fn, optimizer, saver):
 
 
 def check_has_records(dataset, split_name):
-  """Raises UserError when the split to train on has no record at all."""
+  """Raises UserError when the split to train on has no record at all.
+
+  A shard that is no TFRecord file at all is named here already.
+  """
   for path in getattr(dataset, 'data_sources', None) or []:
-    for _ in tf.io.tf_record_iterator(path):
-      return
+    try:
+      for _ in tf.io.tf_record_iterator(path):
+        return
+    except tf.errors.OpError as error:
+      raise pipeline_lib.bad_data_error(dataset, error) from error
   raise UserError('--dataset_split_name=%s has no records (%d files%s); '
                   'convert the dataset again or pick another split' %
                   (split_name, len(dataset.data_sources or []),

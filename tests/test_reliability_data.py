@@ -18,6 +18,8 @@ import deployment_helpers as helpers
 from datasets import fake_data
 from datasets import input_pipeline
 from deployment import pipeline
+from deployment import training
+from deployment.errors import UserError
 
 TINY = ['--dataset_name=quiz', '--model_name=lenet',
         '--num_preprocessing_threads=1']
@@ -159,3 +161,14 @@ def test_training_on_records_that_are_no_images_is_one_line(good_dataset,
       '--num_readers=1', *TINY)
   _assert_names_the_shard(result, shard)
   assert not os.path.exists(os.path.join(train_dir, 'final_step'))
+
+
+def test_a_first_shard_of_random_bytes_is_named_before_training(good_dataset,
+                                                                tmp_path):
+  shutil.copytree(good_dataset, str(tmp_path / 'data'))
+  first = sorted(glob.glob(str(tmp_path / 'data' / 'quiz_train_*')))[0]
+  _random_bytes(first)
+  dataset = pipeline.load_dataset('quiz', 'train', str(tmp_path / 'data'))
+  with pytest.raises(UserError) as error:
+    training.check_has_records(dataset, 'train')
+  assert 'record 0 (counting from 0) of %s' % first in str(error.value)
