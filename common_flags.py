@@ -25,6 +25,7 @@ traceback.
 
 import collections
 import difflib
+import errno
 import functools
 import math
 import os
@@ -37,6 +38,7 @@ from absl import flags as absl_flags
 
 from deployment import distributed
 from deployment import errors
+from deployment import interrupts
 from deployment import pipeline
 
 flags = tf.app.flags
@@ -417,7 +419,9 @@ def run_main(main, positional_args=False):
   status 1, never a traceback: a flag value absl cannot parse or a validator
   refuses (`FLAG_RANGES`, `require_range`), an unknown flag (a typo must not
   pass silently), and a `UserError` raised by `main`. What stdout cannot
-  encode is printed as '?'.
+  encode is printed as '?'. Ctrl-C and SIGTERM end it with one line and exit
+  status 130 / 143 (`deployment.interrupts`); a closed stdout (`| head`)
+  quietly, a full one (`> /dev/full`) with one line.
 
   Args:
     main: the script's `main(argv)`.
@@ -441,7 +445,22 @@ def run_main(main, positional_args=False):
   def parse(argv):
     return _parse_flags_in_one_line(argv, positional_args)
 
-  absl_app.run(guarded_main, flags_parser=parse)
+  interrupts.install()
+  sys.stdout = _GuardedStdout(sys.stdout)
+  try:
+    absl_app.run(guarded_main, flags_parser=parse)
+  except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM (interrupts.py)
+    _exit_quietly(interrupts.describe(error), interrupts.exit_status(error))
+  except StdoutError as error:
+    _silence_stdout()
+    if error.errno == errno.EPIPE:
+      # `script | head`: the reader has all it wanted; say nothing more.
+      sys.exit(1)
+    _exit_with_error('cannot write the output to stdout (%s); check where '
+                     'it is redirected' % error.strerror)
+  finally:
+    if isinstance(sys.stdout, _GuardedStdout):
+      sys.stdout = sys.stdout._stream  # pylint: disable=protected-access
 
 
 def _replace_what_the_terminal_cannot_print():
@@ -521,6 +540,52 @@ def _with_suggestion(arg):
 
 
 def _exit_with_error(message):
-  sys.stderr.write('ERROR: %s\n' % message)
-  sys.stderr.flush()
-  sys.exit(1)
+  _exit_quietly('ERROR: %s' % message, 1)
+
+
+def _exit_quietly(line, status):
+  try:
+    sys.stderr.write(line + '\n')
+    sys.stderr.flush()
+  except OSError:  # stderr itself is gone: the status still tells
+    pass
+  sys.exit(status)
+
+
+class StdoutError(OSError):
+  """Writing the script's standard output failed (closed pipe, full disk)."""
+
+
+class _GuardedStdout(object):
+  """sys.stdout, whose failed writes are raised as StdoutError.
+
+  So run_main tells a closed or full stdout from any other OSError.
+  """
+
+  def __init__(self, stream):
+    self._stream = stream
+
+  def write(self, text):
+    try:
+      return self._stream.write(text)
+    except OSError as error:
+      raise StdoutError(error.errno, error.strerror) from error
+
+  def flush(self):
+    try:
+      return self._stream.flush()
+    except OSError as error:
+      raise StdoutError(error.errno, error.strerror) from error
+
+  def __getattr__(self, name):
+    return getattr(self._stream, name)
+
+
+def _silence_stdout():
+  """Points stdout at /dev/null so Python's exit flush cannot fail again."""
+  try:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+  except (OSError, ValueError, AttributeError):
+    pass

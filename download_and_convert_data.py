@@ -23,6 +23,8 @@ dataset by one with an empty split, and a run killed while swapping the files
 in is finished by the next run (or the next read).
 """
 
+import signal
+
 import tf_compat  # noqa: F401
 from absl import flags
 
@@ -31,6 +33,7 @@ from datasets import convert_dataset
 from datasets import convert_folder
 from datasets import download_and_convert_visualwakewords
 from datasets import staged_output
+from deployment import interrupts
 
 flags.DEFINE_string('dataset_name', None,
                     'flowers, cifar10, mnist, fashion_mnist, visualwakewords, '
@@ -96,6 +99,12 @@ def main(_):
     _convert()
   except staged_output.ConversionError as error:
     raise common_flags.UserError(error) from error
+  except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM
+    raise interrupts.Interrupted(
+        getattr(error, 'signum', signal.SIGINT),
+        'the conversion stopped; --dataset_dir=%s holds the dataset it held '
+        'before (or the whole new one, had the files been swapped in '
+        'already); rerun to convert' % FLAGS.dataset_dir) from error
 
 
 if __name__ == '__main__':

@@ -56,7 +56,7 @@ def main(_):
   frozen = inference.freeze_graph_def(
       graph_def, FLAGS.input_checkpoint, output_nodes,
       moving_averages=bool(FLAGS.moving_average_decay))
-  inference.write_graph_def(frozen, FLAGS.output_graph)
+  inference.write_graph_def(frozen, FLAGS.output_graph, flag='--output_graph')
   print('Wrote frozen graph (%d nodes) to %s' % (len(frozen.node),
                                                  FLAGS.output_graph))
   print('Output node: %s' % info['output_node'])

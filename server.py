@@ -19,6 +19,7 @@ the loaded model (see deployment/serving.py).
 """
 
 import resource
+import signal
 import socket
 
 import tf_compat  # noqa: F401
@@ -26,6 +27,7 @@ import tensorflow.compat.v1 as tf
 
 import common_flags
 from deployment import inference
+from deployment import interrupts
 from deployment import serving
 
 MIB = 1024 * 1024
@@ -128,8 +130,11 @@ def main(_):
         flush=True)
   try:
     server.serve_forever()
-  except KeyboardInterrupt:
-    pass
+  except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM: exit 130 / 143
+    raise interrupts.Interrupted(
+        getattr(error, 'signum', signal.SIGINT),
+        'the server at http://%s:%d/ stopped; rerun the command to serve '
+        'again' % (FLAGS.host, server.server_port)) from error
   finally:
     server.server_close()
 

@@ -30,6 +30,8 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from deployment import output_files
+
 LABELS_FILENAME = 'labels.txt'
 LABELS_SUFFIX = '_labels.txt'
 METADATA_SUFFIX = '_metadata.json'
@@ -162,16 +164,14 @@ def write_label_file(labels_to_class_names, dataset_dir,
   Written beside and renamed into place, so a kill never leaves half a file
   (imagenet.get_split caches names into a live dataset folder with it).
   """
-  path = os.path.join(dataset_dir, filename)
-  partial = '%s.partial-%d' % (path, os.getpid())
-  try:
-    with open(partial, 'w', encoding='utf-8') as f:
-      for label in sorted(labels_to_class_names):
-        f.write('%d:%s\n' % (label, labels_to_class_names[label]))
-    os.replace(partial, path)
-  finally:
-    if os.path.exists(partial):
-      os.remove(partial)
+  with output_files.replacing(os.path.join(dataset_dir, filename)) as f:
+    f.write(label_file_text(labels_to_class_names))
+
+
+def label_file_text(labels_to_class_names):
+  """The labels file's contents: `id:name` lines sorted by id."""
+  return ''.join('%d:%s\n' % (label, labels_to_class_names[label])
+                 for label in sorted(labels_to_class_names))
 
 
 def label_name_problem(name):
@@ -276,7 +276,7 @@ def write_metadata(dataset_dir, dataset_name, splits_to_sizes, num_classes,
                   num_classes=int(num_classes), file_pattern=file_pattern,
                   channels=int(channels))
   path = metadata_path(dataset_dir, dataset_name)
-  with open(path, 'w', encoding='utf-8') as f:
+  with output_files.replacing(path) as f:
     json.dump(metadata, f, indent=2, sort_keys=True)
     f.write('\n')
   return path
@@ -379,6 +379,14 @@ DatasetSpec = collections.namedtuple('DatasetSpec', [
 ], defaults=(3, 'png', None, IMAGE_AND_LABEL_ITEMS, None, 0))
 
 
+# The two features every record must have (`SplitDataset.parse` reads them).
+ENCODED_KEY = 'image/encoded'
+LABEL_KEY = 'image/class/label'
+# How the formats `decode_image` reads begin (JPEG, PNG, GIF, BMP).
+IMAGE_SIGNATURES = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n', b'GIF87a',
+                    b'GIF89a', b'BM')
+
+
 def decode_image(encoded, channels):
   """Decodes JPEG/PNG/GIF/BMP bytes to uint8 [H, W, channels] (1 or 3)."""
   if channels == 3:
@@ -426,11 +434,11 @@ class SplitDataset(slim.dataset.Dataset):
       (image uint8 [H, W, channels], label int64 scalar).
     """
     features = tf.io.parse_single_example(serialized, {
-        'image/encoded': tf.io.FixedLenFeature((), tf.string),
-        'image/class/label': tf.io.FixedLenFeature((), tf.int64),
+        ENCODED_KEY: tf.io.FixedLenFeature((), tf.string),
+        LABEL_KEY: tf.io.FixedLenFeature((), tf.int64),
     })
-    image = decode_image(features['image/encoded'], channels or self.channels)
-    return image, features['image/class/label']
+    image = decode_image(features[ENCODED_KEY], channels or self.channels)
+    return image, features[LABEL_KEY]
 
 
 _BOX_CORNERS = ['ymin', 'xmin', 'ymax', 'xmax']

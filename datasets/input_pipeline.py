@@ -10,8 +10,13 @@ Works the same in graph mode (`tf.compat.v1`, what the slim scripts use) and
 eagerly.
 """
 
+import collections
+import time
+
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
+
+from datasets import dataset_utils
 
 AUTOTUNE = tf.data.experimental.AUTOTUNE
 
@@ -90,3 +95,61 @@ def make_dataset(descriptor, preprocess_fn, batch_size, is_training,
                         deterministic=not is_training or seed is not None)
   dataset = dataset.batch(batch_size, drop_remainder=is_training)
   return dataset.prefetch(AUTOTUNE)
+
+
+# Where a split's data is broken: the shard, the record's index in it (None
+# when the shard cannot be read from its start) and what is wrong with it.
+BadRecord = collections.namedtuple('BadRecord', ['shard', 'index', 'problem'])
+
+
+def _record_problem(serialized):
+  """What keeps one serialized record from being read, or None."""
+  try:
+    features = tf.train.Example.FromString(serialized).features.feature
+  except Exception:  # pylint: disable=broad-except  (protobuf's DecodeError)
+    return 'it is not a tf.train.Example'
+  for key in (dataset_utils.ENCODED_KEY, dataset_utils.LABEL_KEY):
+    if key not in features:
+      return 'it has no %s feature' % key
+  encoded = features[dataset_utils.ENCODED_KEY].bytes_list.value
+  if not encoded or not encoded[0].startswith(
+      dataset_utils.IMAGE_SIGNATURES):
+    return 'its %s is not a JPEG, PNG, GIF or BMP image' % (
+        dataset_utils.ENCODED_KEY)
+  return None
+
+
+def find_bad_record(data_sources, time_budget_secs=120.0, clock=time.time):
+  """The first record of `data_sources` that the reader cannot use.
+
+  Reads the shards in order, as evaluation does: a record TensorFlow cannot
+  read (flipped or cut bytes, a file that is no TFRecord at all), one
+  without the image or the label, or whose image bytes are no image format
+  `decode_image` knows. Used after the reader failed, since TensorFlow's
+  errors do not name the file.
+
+  Args:
+    data_sources: the split's shard paths.
+    time_budget_secs: give up (None) after this long: a huge split is not
+      read through to explain one error.
+    clock: the time source (tests).
+
+  Returns:
+    A `BadRecord`, or None when none was found (in time).
+  """
+  deadline = clock() + time_budget_secs
+  for shard in data_sources:
+    index = 0
+    try:
+      for serialized in tf.io.tf_record_iterator(shard):
+        problem = _record_problem(serialized)
+        if problem:
+          return BadRecord(shard, index, problem)
+        index += 1
+        if clock() > deadline:
+          return None
+    except tf.errors.OpError as error:
+      reason = ' '.join((error.message or type(error).__name__).split())
+      return BadRecord(shard, index, 'TensorFlow cannot read it (%s)' %
+                       reason[:120])
+  return None

@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ElementTree
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import common_flags  # noqa: E402
+from deployment import output_files  # noqa: E402
 
 UserError = common_flags.UserError
 
@@ -135,17 +136,8 @@ def write_lines(lines, output_file):
   if not output_file:
     sys.stdout.write(''.join(line + '\n' for line in lines))
     return
-  partial = output_file + '.partial'
-  try:
-    with open(partial, 'w', encoding='utf-8') as f:
-      f.write(''.join(line + '\n' for line in lines))
-    os.replace(partial, output_file)
-  except OSError as error:
-    raise UserError('cannot write --output_file=%s (%s)' %
-                    (output_file, error.strerror)) from error
-  finally:
-    if os.path.exists(partial):
-      os.remove(partial)
+  text = ''.join(line + '\n' for line in lines)
+  output_files.write_output(output_file, text, '--output_file')
 
 
 def main(argv):

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 from datasets import staged_output
+from deployment import output_files
 
 
 def download(url, dest_dir, log=print):
@@ -25,21 +26,16 @@ def download(url, dest_dir, log=print):
     log('Using the already downloaded %s' % path)
     return path
   log('Downloading %s' % url)
-  partial = path + '.partial'
   try:
     os.makedirs(dest_dir, exist_ok=True)
     with urllib.request.urlopen(url, timeout=60) as response, \
-        open(partial, 'wb') as out:
+        output_files.replacing(path, binary=True) as out:
       shutil.copyfileobj(response, out, length=1 << 20)
-    os.replace(partial, path)
   except (urllib.error.URLError, OSError) as error:
     raise staged_output.ConversionError(
         'Could not download %s (%s). Without network, fetch it elsewhere and '
         'pass --source_dir=<the file or its unpacked folder>.' %
         (url, getattr(error, 'reason', error))) from error
-  finally:
-    if os.path.exists(partial):
-      os.remove(partial)
   log('Downloaded %s (%d bytes)' % (path, os.path.getsize(path)))
   return path
 

@@ -32,6 +32,8 @@ import tensorflow.compat.v1 as tf
 
 from datasets import dataset_factory
 from datasets import dataset_utils
+from deployment import interrupts
+from deployment import output_files
 
 
 class ConversionError(Exception):
@@ -92,12 +94,8 @@ def _journal_path(dataset_dir, dataset_name):
 
 def _write_journal(path, journal):
   """Writes the journal so that it either exists whole or not at all."""
-  partial = path + '.partial'
-  with open(partial, 'w', encoding='utf-8') as f:
+  with output_files.replacing(path) as f:
     json.dump(journal, f, indent=2, sort_keys=True)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(partial, path)
 
 
 def _roll_forward(dataset_dir, journal):
@@ -156,15 +154,23 @@ def recover(dataset_dir, dataset_name):
   return True
 
 
-def _empty_splits(staging_dir, dataset_name):
+def _split_sizes(directory, dataset_name):
+  """{split: size} of the dataset's metadata in `directory`; {} without."""
   try:
-    metadata = dataset_utils.read_metadata(staging_dir, dataset_name)
+    metadata = dataset_utils.read_metadata(directory, dataset_name)
   except ValueError:
+    return {}
+  return dict(metadata['splits_to_sizes']) if metadata else {}
+
+
+def _empty_splits(staging_dir, dataset_name, dataset_dir):
+  """Splits the staged dataset leaves empty, or drops from the old one."""
+  new_sizes = _split_sizes(staging_dir, dataset_name)
+  if not new_sizes:
     return []
-  if metadata is None:
-    return []
-  return sorted(split for split, size in metadata['splits_to_sizes'].items()
-                if size <= 0)
+  old_splits = set(_split_sizes(dataset_dir, dataset_name))
+  return sorted(split for split in set(new_sizes) | old_splits
+                if new_sizes.get(split, 0) <= 0)
 
 
 def _write_failure(error, dataset_dir):
@@ -234,7 +240,7 @@ class StagedDataset(object):
 
   def _sweep_stale_staging(self):
     """Removes what a run killed before its journal existed left behind."""
-    for kind in ('partial-*', 'commit.json.partial'):
+    for kind in ('partial-*', 'commit.json.partial*'):
       pattern = os.path.join(self.dataset_dir, glob.escape(self._prefix) + kind)
       for stale in glob.glob(pattern):
         if os.path.isdir(stale):
@@ -243,14 +249,22 @@ class StagedDataset(object):
           os.remove(stale)
 
   def _check_not_empty(self):
-    empty = _empty_splits(self.path, self.dataset_name)
+    empty = _empty_splits(self.path, self.dataset_name, self.dataset_dir)
     if empty:
       raise ConversionError(
-          'Split %s of %r would hold 0 images (see the skipped files above); '
-          'nothing was written and %s was left as it was.' %
+          'Split %s of %r would hold 0 images (too few usable images for '
+          '--validation_size, or see the skipped files above); nothing was '
+          'written and %s was left as it was. Add images or change '
+          '--validation_size.' %
           (', '.join(empty), self.dataset_name, self.dataset_dir))
 
   def _commit(self):
+    # Ctrl-C or SIGTERM waits for the swap to end: it is short, and a
+    # finished swap needs no recovery by the next run.
+    with interrupts.deferred():
+      self._swap_in()
+
+  def _swap_in(self):
     self._check_not_empty()
     new_names = sorted(os.listdir(self.path))
     old_names = [os.path.basename(path) for path in existing_dataset_files(

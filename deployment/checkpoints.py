@@ -29,6 +29,8 @@ import tensorflow.compat.v1 as tf
 from google.protobuf import text_format
 from tensorflow.python.checkpoint import checkpoint_management
 
+from deployment import output_files
+from deployment.errors import tensorflow_reason
 from deployment.errors import UserError
 
 STATE_FILE = 'checkpoint'
@@ -224,6 +226,58 @@ def is_disk_full(error):
   return 'No space left on device' in text or 'Disk quota exceeded' in text
 
 
+# Starts the message of a failed save (also how the training's log filter
+# recognises it in the Supervisor's thread).
+SAVE_FAILED = 'cannot save checkpoint'
+
+
+def save_failure(save_path, error):
+  """The one-line UserError of a checkpoint save that failed.
+
+  What the save left half written is removed and the checkpoint kept named.
+  """
+  directory = os.path.dirname(save_path) or '.'
+  remove_temporaries(directory)
+  try:
+    kept = localize_state(directory)
+  except UserError:
+    kept = None
+  reason = tensorflow_reason(error)
+  if 'File too large' in reason or getattr(error, 'errno', None) == (
+      errno.EFBIG):
+    reason += ': ' + output_files.file_size_limit_hint()
+  return UserError(
+      '%s %s (%s); training stopped, %s. Fix that and rerun the same command '
+      'to resume' % (SAVE_FAILED, save_path, reason[:300],
+                     'the last good checkpoint %s is kept' %
+                     os.path.basename(kept) if kept else
+                     'no checkpoint was saved'))
+
+
+class CheckedSaver(tf.train.Saver):
+  """A Saver whose failed save is an error naming the file and the cause.
+
+  TensorFlow reports a file over the size limit (`ulimit -f`, EFBIG) as
+  OutOfRangeError, which the Supervisor's coordinator takes for the end of
+  the input: the training would exit 0 without its checkpoint. A full disk
+  is left to the training's own one-line report.
+  """
+
+  def save(self, sess, save_path, global_step=None, *args, **kwargs):
+    name = save_path
+    if global_step is not None:
+      # Read once: the step may move on while the save runs.
+      global_step = tf.train.global_step(sess, global_step)
+      name = '%s-%d' % (save_path, global_step)
+    try:
+      return super(CheckedSaver, self).save(sess, save_path, global_step,
+                                            *args, **kwargs)
+    except (tf.errors.OpError, OSError) as error:
+      if is_disk_full(error):
+        raise
+      raise save_failure(name, error) from error
+
+
 class TrainDirLock(object):
   """An exclusive `flock` on train_dir's lock file for one training run.
 
@@ -242,7 +296,12 @@ class TrainDirLock(object):
       tf.logging.info('%s is remote: no lock against a second training',
                       os.path.dirname(self.path))
       return self
-    handle = open(self.path, 'a+')
+    try:
+      handle = open(self.path, 'a+')
+    except OSError as error:
+      raise UserError('cannot open the lock file %s (%s); move it away or '
+                      'pass another --train_dir' %
+                      (self.path, error.strerror)) from error
     try:
       fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
@@ -335,6 +394,7 @@ def prepare_train_dir(train_dir):
   except tf.errors.OpError as error:
     raise UserError('--train_dir=%s cannot be created (%s); pass a writable '
                     'directory' % (train_dir, error.message)) from error
+  _check_bookkeeping_files(train_dir)
   probe = os.path.join(train_dir, '.write_test')
   try:
     with tf.gfile.GFile(probe, 'w') as handle:
@@ -343,6 +403,24 @@ def prepare_train_dir(train_dir):
   except tf.errors.OpError as error:
     raise UserError('--train_dir=%s is not writable; pass a writable '
                     'directory (e.g. /output/ckpt)' % train_dir) from error
+
+
+def _check_bookkeeping_files(train_dir):
+  """Raises UserError when a file training keeps is something else."""
+  if '://' in train_dir:
+    return
+  kept_there = {STATE_FILE: 'list of checkpoints',
+                LOCK_FILE: 'lock against a second training',
+                FINAL_STEP_FILE: 'final step'}
+  for name, what in sorted(kept_there.items()):
+    path = os.path.join(train_dir, name)
+    if os.path.lexists(path) and not os.path.isfile(path):
+      raise UserError(
+          '%s should be the file where training keeps its %s, but it is a '
+          '%s; move it away (or pass another --train_dir)' %
+          (path, what,
+           'directory' if os.path.isdir(path) else 'broken link or special '
+           'file'))
 
 
 def saved_global_step(train_dir):

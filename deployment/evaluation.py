@@ -40,6 +40,8 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from deployment import checkpoints
+from deployment import pipeline as pipeline_lib
+from deployment.errors import tensorflow_reason
 from deployment.errors import UserError
 
 ACCURACY = 'eval/Accuracy'
@@ -52,7 +54,8 @@ WAIT_POLL_SECS = 1.0
 
 EvalGraph = collections.namedtuple('EvalGraph', [
     'graph', 'step_init_op', 'init_op', 'names_to_values', 'names_to_updates',
-    'var_map', 'global_step', 'top_k', 'savers'])
+    'var_map', 'global_step', 'top_k', 'savers', 'dataset'],
+    defaults=(None,))
 
 EvalResult = collections.namedtuple('EvalResult', [
     'checkpoint', 'global_step', 'metrics', 'num_batches'])
@@ -136,7 +139,8 @@ def build_eval_graph(pipeline, batch_size, moving_average_decay=None,
                    names_to_values=names_to_values,
                    names_to_updates=names_to_updates, var_map=var_map,
                    global_step=global_step,
-                   top_k=recall_k(pipeline.num_classes), savers={})
+                   top_k=recall_k(pipeline.num_classes), savers={},
+                   dataset=pipeline.dataset)
 
 
 def _restorable_map(checkpoint, eval_graph):
@@ -258,11 +262,8 @@ def evaluate_checkpoint(eval_graph, checkpoint, num_batches, eval_dir=None,
                     checkpoint, global_step)
     try:
       done = run_metrics(session, eval_graph, num_batches)
-    except tf.errors.InvalidArgumentError as error:
-      raise UserError(
-          'a record of the evaluated split cannot be read (%s); re-convert '
-          'the dataset in --dataset_dir' %
-          ' '.join(error.message.split())[:200]) from error
+    except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as error:
+      raise _record_error(eval_graph, error) from error
     if not done:
       raise UserError(
           'the evaluated split has no records; check --dataset_dir and '
@@ -275,6 +276,16 @@ def evaluate_checkpoint(eval_graph, checkpoint, num_batches, eval_dir=None,
     write_summaries(eval_dir, global_step, metrics, eval_graph.graph)
   return EvalResult(checkpoint=checkpoint, global_step=global_step,
                     metrics=metrics, num_batches=done)
+
+
+def _record_error(eval_graph, error):
+  """The one-line UserError of a record the evaluation could not read."""
+  if eval_graph.dataset is not None and pipeline_lib.is_data_error(error):
+    return pipeline_lib.bad_data_error(eval_graph.dataset, error)
+  return UserError(
+      'a record of the evaluated split cannot be read (%s); re-convert '
+      'the dataset in --dataset_dir' %
+      tensorflow_reason(error)[:200])
 
 
 def _training_finished(checkpoint_dir, final_step, last_step):

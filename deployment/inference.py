@@ -37,6 +37,7 @@ from datasets import dataset_factory
 from datasets import dataset_utils
 from deployment import checkpoints
 from deployment import image_limits
+from deployment import output_files
 from deployment import pipeline
 from deployment.errors import UserError
 from nets import i3d_utils
@@ -237,15 +238,16 @@ def read_info(graph_def, source):
       (source, INFO_NODE))
 
 
-def write_graph_def(graph_def, output_file, as_text=False):
-  """Writes a GraphDef (binary, or text when `as_text`), making the folder."""
-  if tf.gfile.IsDirectory(output_file):
-    raise UserError('%s is a directory; pass the graph file to write, e.g. '
-                    '%s' % (output_file, os.path.join(output_file, 'model.pb')))
-  directory = os.path.dirname(os.path.abspath(output_file))
-  tf.gfile.MakeDirs(directory)
-  tf.train.write_graph(graph_def, directory, os.path.basename(output_file),
-                       as_text=as_text)
+def write_graph_def(graph_def, output_file, as_text=False,
+                    flag='--output_file'):
+  """Writes a GraphDef (binary, or text when `as_text`), making the folder.
+
+  All or nothing (`output_files.write_output`): a failed write leaves an
+  existing file unchanged and is one UserError naming `flag`.
+  """
+  data = (text_format.MessageToString(graph_def) if as_text
+          else graph_def.SerializeToString())
+  output_files.write_output(output_file, data, flag)
 
 
 def read_graph_def(path, binary=True):
@@ -366,9 +368,10 @@ def labels_from_info(info):
   return {int(k): v for k, v in labels.items()} if labels else None
 
 
-def write_labels(labels_to_names, path):
-  dataset_utils.write_label_file(labels_to_names, os.path.dirname(
-      os.path.abspath(path)), os.path.basename(path))
+def write_labels(labels_to_names, path, what='the labels file'):
+  """Writes the `id:name` lines whole (one UserError naming `what`)."""
+  output_files.write_output(path, dataset_utils.label_file_text(
+      labels_to_names), what)
 
 
 def read_labels(path):
@@ -417,18 +420,21 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5,
     sources = checkpoint_names(checkpoint_path, variables, moving_averages)
     saver = tf.train.Saver({sources[name]: var
                             for name, var in variables.items()})
+    signature = tf.saved_model.signature_def_utils.predict_signature_def(
+        inputs={SERVING_INPUT_KEY: encoded},
+        outputs={'classes': classes, 'class_names': class_names,
+                 'probabilities': probabilities})
     with tf.Session() as sess:
       saver.restore(sess, checkpoint_path)
-      builder = tf.saved_model.builder.SavedModelBuilder(export_dir)
-      signature = tf.saved_model.signature_def_utils.predict_signature_def(
-          inputs={SERVING_INPUT_KEY: encoded},
-          outputs={'classes': classes, 'class_names': class_names,
-                   'probabilities': probabilities})
-      builder.add_meta_graph_and_variables(
-          sess, [tf.saved_model.tag_constants.SERVING],
-          signature_def_map={'serving_default': signature},
-          strip_default_attrs=True)
-      builder.save()
+      # Built aside and renamed in: never half a SavedModel at export_dir.
+      with output_files.new_directory(export_dir,
+                                      '--saved_model_dir') as partial:
+        builder = tf.saved_model.builder.SavedModelBuilder(partial)
+        builder.add_meta_graph_and_variables(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            signature_def_map={'serving_default': signature},
+            strip_default_attrs=True)
+        builder.save()
   return k
 
 

@@ -21,6 +21,7 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
 from deployment.errors import one_line
+from deployment.errors import tensorflow_reason
 from deployment.errors import UserError
 
 Pipeline = collections.namedtuple(
@@ -269,3 +270,50 @@ def make_iterator(pipeline, is_training, batch_size, num_readers=4,
       num_preprocessing_threads=num_preprocessing_threads,
       labels_offset=labels_offset, num_epochs=num_epochs, seed=seed)
   return tf.data.make_one_shot_iterator(dataset)
+
+
+# What TensorFlow's reader and decoder say about records they cannot use;
+# matched, since their errors do not name the file.
+DATA_ERROR_MARKS = ('corrupted record', 'truncated record', 'is required but',
+                    'Unknown image file format', 'Feature: image/',
+                    'Could not parse example input', 'Invalid JPEG data',
+                    'Invalid PNG data', 'Invalid GIF data', 'Invalid BMP')
+
+
+def is_data_error(error):
+  """Whether a TensorFlow error is about the records of a split."""
+  if isinstance(error, tf.errors.DataLossError):
+    return True
+  text = str(getattr(error, 'message', '') or error)
+  return isinstance(error, tf.errors.OpError) and any(
+      mark in text for mark in DATA_ERROR_MARKS)
+
+
+def bad_data_error(dataset, error):
+  """The one-line UserError for a reader `error` on `dataset`'s records.
+
+  Finds the shard (and record) at fault, since TensorFlow does not say.
+
+  Args:
+    dataset: the split's descriptor (its `data_sources` are searched).
+    error: what the reader raised (`is_data_error`).
+
+  Returns:
+    A UserError naming the shard, the record and what to do.
+  """
+  from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
+  split = '%s split %s' % (getattr(dataset, 'name', 'the dataset'),
+                           getattr(dataset, 'split_name', ''))
+  sources = list(getattr(dataset, 'data_sources', None) or [])
+  tf.logging.info('Reading %s failed; looking for the bad record in its %d '
+                  'file(s)', split, len(sources))
+  bad = input_pipeline.find_bad_record(sources)
+  advice = ('convert the dataset again (download_and_convert_data.py '
+            '--overwrite), or remove that file if the rest is enough')
+  if bad is None:
+    return UserError('a record of the %s cannot be read (%s) in %s; %s' % (
+        split, tensorflow_reason(error)[:200],
+        os.path.dirname(sources[0]) if sources else 'its files', advice))
+  return UserError('record %d (counting from 0) of %s (%s) cannot be used: '
+                   '%s; %s' % (
+      bad.index, bad.shard, split, bad.problem, advice))

@@ -17,6 +17,7 @@ import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
 from deployment.errors import UserError
+from deployment import interrupts
 from deployment import model_deploy
 from deployment import training_errors
 
@@ -104,6 +105,10 @@ class ProgressStep(object):
       self._window_start = (now, step)
     if self._after_step:
       self._run_after_step(sess, step, loss, learning_rate)
+    if interrupts.requested() is not None:
+      # slim's loop then saves this step's checkpoint, as at the last step.
+      tf.logging.info('Stopping at global step %d on request', step)
+      should_stop = True
     return loss, should_stop
 
   def _run_after_step(self, sess, step, loss, learning_rate):

@@ -19,12 +19,18 @@ killed in between) is evaluated first.
 """
 
 import csv
+import io
 import math
 import os
 import sys
 import time
 
+import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
 from deployment import evaluation
+from deployment import output_files
+from deployment.errors import UserError
 
 CSV_NAME = 'train_eval.csv'
 PNG_NAME = 'train_eval.png'
@@ -53,24 +59,57 @@ def epoch_targets(start_step, epoch_steps, final_step):
 
 
 def append_row(csv_path, row):
-  """Appends `row` (a dict over CSV_FIELDS) to the CSV, writing its header."""
-  new_file = not os.path.exists(csv_path) or os.path.getsize(csv_path) == 0
-  fields = CSV_FIELDS
-  if not new_file:  # a CSV of an older version keeps its columns
-    with open(csv_path, newline='') as handle:
-      fields = next(csv.reader(handle), None) or CSV_FIELDS
-  with open(csv_path, 'a', newline='') as handle:
-    writer = csv.DictWriter(handle, fieldnames=fields, extrasaction='ignore')
-    if new_file:
-      writer.writeheader()
-    writer.writerow({name: row.get(name, '') for name in fields})
+  """Adds `row` (a dict over CSV_FIELDS) to the CSV, rewritten whole.
+
+  Rows the file already has are kept as they are written, and a CSV of an
+  older version keeps its columns; lines that are no row (junk a crash left
+  at its end) are dropped with a warning.
+  """
+  old_rows, fields = [], CSV_FIELDS
+  if os.path.exists(csv_path):
+    old_rows, fields = _raw_rows(csv_path)
+  text = io.StringIO()
+  writer = csv.DictWriter(text, fieldnames=fields, lineterminator='\n')
+  writer.writeheader()
+  for old_row in old_rows:
+    writer.writerow(old_row)
+  writer.writerow({name: row.get(name, '') for name in fields})
+  output_files.write_output(csv_path, text.getvalue(), 'the curves\' CSV')
+
+
+def _raw_rows(csv_path):
+  """(rows as text dicts, the file's columns); junk lines skipped, warned.
+
+  A row counts when its step is a number: a line of binary junk (another
+  tool crashed while writing) is not one. A header without `step` is no
+  header of ours: the current columns are used.
+  """
+  try:
+    with open(csv_path, 'rb') as handle:
+      text = handle.read().decode('utf-8', errors='replace')
+  except OSError as error:
+    raise UserError('cannot read %s (%s); move it away to start a new one' %
+                    (csv_path, error.strerror)) from error
+  reader = csv.DictReader(io.StringIO(text.replace('\0', '')))
+  fields = reader.fieldnames
+  if not fields or 'step' not in fields:
+    fields = CSV_FIELDS
+  rows, skipped = [], 0
+  for row in reader:
+    if _to_float(row.get('step')) is None:
+      skipped += 1
+      continue
+    rows.append({name: row.get(name) or '' for name in fields})
+  if skipped:
+    tf.logging.warning('%s: skipped %d line(s) that are not rows of its '
+                       'columns (%s)', csv_path, skipped, ', '.join(fields))
+  return rows, fields
 
 
 def read_rows(csv_path):
   """The CSV rows as dicts of floats (None where a value is missing)."""
-  with open(csv_path, newline='') as handle:
-    return [{name: _to_float(row.get(name)) for name in CSV_FIELDS}
-            for row in csv.DictReader(handle)]
+  return [{name: _to_float(row.get(name)) for name in CSV_FIELDS}
+          for row in _raw_rows(csv_path)]
 
 
 def _to_float(text):
@@ -98,8 +137,10 @@ def plot_curves(rows, png_path, title=''):
   if title:
     figure.suptitle(title)
   figure.tight_layout()
-  figure.savefig(png_path, dpi=100)
+  image = io.BytesIO()
+  figure.savefig(image, format='png', dpi=100)
   pyplot.close(figure)
+  output_files.write_output(png_path, image.getvalue(), 'the curves\' PNG')
 
 
 def _plot_loss(axes, rows):

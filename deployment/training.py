@@ -25,12 +25,14 @@ import types
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
+from tensorflow.python.util import deprecation
 import tf_slim as slim
 
 from deployment.errors import UserError
 from deployment import checkpoints
 from deployment import distributed
 from deployment import fine_tuning
+from deployment import interrupts
 from deployment import model_deploy
 from deployment import optimization
 from deployment import pipeline as pipeline_lib
@@ -120,8 +122,6 @@ def _train_in_dir(flags_obj, master, after_step):
                     flags_obj.train_dir, saved_step,
                     flags_obj.max_number_of_steps)
     return saved_step
-  if flags_obj.task == 0:
-    checkpoints.clear_final_step(flags_obj.train_dir)
   tf.logging.set_verbosity(tf.logging.INFO)
   # The Supervisor's timer threads (summaries, step counter) read the global
   # step in their own thread; with eager execution on they try to read it
@@ -280,7 +280,7 @@ def _build_and_train(flags_obj, master, after_step):
       flags_obj.checkpoint_exclude_scopes, flags_obj.ignore_missing_vars)
   # Relative names in the state file keep a copied or moved train_dir
   # pointing at its own checkpoints.
-  saver = tf.train.Saver(save_relative_paths=True)
+  saver = checkpoints.CheckedSaver(save_relative_paths=True)
   step_fn = progress.ProgressStep(
       learning_rate, images_per_step, pipeline.dataset.num_samples,
       flags_obj.max_number_of_steps, flags_obj.log_every_n_steps,
@@ -288,7 +288,10 @@ def _build_and_train(flags_obj, master, after_step):
       save_checkpoint=_checkpoint_saver(saver, flags_obj.train_dir))
   if flags_obj.task == 0:
     check_resumable(flags_obj.train_dir, flags_obj.model_name)
-  with training_errors.user_errors_from_training(flags_obj.train_dir):
+    # Only now: a run refused above leaves the train_dir as it found it.
+    checkpoints.clear_final_step(flags_obj.train_dir)
+  with training_errors.user_errors_from_training(flags_obj.train_dir,
+                                                 pipeline.dataset):
     return _run_slim_training(flags_obj, master, model, step_fn, init_fn,
                               optimizer, saver)
 
@@ -320,8 +323,41 @@ def _checkpoint_saver(saver, train_dir):
 
 def _run_slim_training(flags_obj, master, model, step_fn, init_fn, optimizer,
                        saver):
-  """slim.learning.train of deploy()'s model; finishes train_dir at the end."""
-  loss = slim.learning.train(
+  """slim.learning.train of deploy()'s model; finishes train_dir at the end.
+
+  Ctrl-C or SIGTERM ends the step under way, saves it and raises
+  `interrupts.Interrupted` saying where the run resumes.
+  """
+  with interrupts.deferred(raise_at_end=False):
+    loss = _slim_train(flags_obj, master, model, step_fn, init_fn, optimizer,
+                       saver)
+  if interrupts.requested() is not None:
+    raise _interrupted_training(flags_obj.train_dir)
+  if flags_obj.task == 0 and flags_obj.max_number_of_steps:
+    final_step = checkpoints.finish_train_dir(flags_obj.train_dir)
+    if final_step is None or final_step < flags_obj.max_number_of_steps:
+      # A save the Supervisor's threads swallowed: never end as if done.
+      raise UserError(
+          'training reached --max_number_of_steps=%d but the newest '
+          'checkpoint in --train_dir=%s is %s: its last save failed (see '
+          'the log above); rerun the same command to save it' %
+          (flags_obj.max_number_of_steps, flags_obj.train_dir,
+           'at step %d' % final_step if final_step is not None else 'none'))
+  return loss
+
+
+def _interrupted_training(train_dir):
+  """The Interrupted error saying what a stopped training kept."""
+  kept = checkpoints.latest_listed(train_dir)
+  return interrupts.Interrupted(
+      interrupts.requested(),
+      'training stopped%s; rerun the same command to resume from it' % (
+          ' and saved %s in %s' % (os.path.basename(kept), train_dir)
+          if kept else ', no checkpoint was saved'))
+
+
+def _slim_train(flags_obj, master, model, step_fn, init_fn, optimizer, saver):
+  return slim.learning.train(
       model.train_op,
       logdir=flags_obj.train_dir,
       train_step_fn=step_fn,
@@ -340,18 +376,29 @@ def _run_slim_training(flags_obj, master, model, step_fn, init_fn, optimizer,
       ignore_live_threads=bool(flags_obj.sync_replicas),
       session_config=session_config.session_config_from_flags(flags_obj),
       saver=saver)
-  if flags_obj.task == 0 and flags_obj.max_number_of_steps:
-    checkpoints.finish_train_dir(flags_obj.train_dir)
-  return loss
+
+
+def _check_first_record(dataset, path):
+  """Reads the first record of `path`; a shard that is no TFRecord is named."""
+  # tf_record_iterator is deprecated (its notice would show in every run)
+  # but it is the one reader that needs no session; its notice is silenced.
+  try:
+    with deprecation.silence():
+      next(tf.io.tf_record_iterator(path), None)
+  except tf.errors.OpError as error:
+    raise pipeline_lib.bad_data_error(dataset, error) from error
 
 
 def check_has_records(dataset, split_name):
-  """Raises UserError when the split to train on has no record at all."""
+  """Raises UserError when the split to train on has no record at all.
+
+  A first shard that is no TFRecord file at all is named here already.
+  """
   # A TFRecord file holds a record as soon as it holds a byte (each record is
   # framed by its length and checksums; a bad frame is the reader's error).
-  # Sizes, not tf_record_iterator: that is deprecated and warned every run.
   for path in getattr(dataset, 'data_sources', None) or []:
     if tf.io.gfile.stat(path).length > 0:
+      _check_first_record(dataset, path)
       return
   raise UserError('--dataset_split_name=%s has no records (%d files%s); '
                   'convert the dataset again or pick another split' %

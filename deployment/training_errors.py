@@ -20,6 +20,8 @@ import tensorflow.compat.v1 as tf
 
 from deployment.errors import UserError
 from deployment import checkpoints
+from deployment import output_files
+from deployment import pipeline
 
 # Brackets the label-range assertion's text inside TensorFlow's error.
 LABEL_RANGE_MARK = '[label range] '
@@ -60,15 +62,16 @@ class NonFiniteLossError(UserError):
 
 # What the errors that training reports as one line say (see below).
 _ONE_LINE_ERROR_MARKS = (LABEL_RANGE_MARK, 'No space left on device',
-                         'Disk quota exceeded')
+                         'Disk quota exceeded', checkpoints.SAVE_FAILED
+                        ) + pipeline.DATA_ERROR_MARKS
 
 
 class _HideOneLineErrorTracebacks(logging.Filter):
   """Drops the Coordinator's traceback of an error reported as one line.
 
   The summary thread also reads batches and the Supervisor's thread saves,
-  so either may hit a bad label or a full disk first; the training then
-  reports it as one line.
+  so either may hit a bad label, a bad record or a full disk first; the
+  training then reports it as one line.
   """
 
   def filter(self, record):
@@ -106,11 +109,27 @@ def _disk_full_error(train_dir):
        os.path.basename(kept) if kept else 'no checkpoint was saved'))
 
 
-@contextlib.contextmanager
-def user_errors_from_training(train_dir):
-  """Turns a full disk or a bad label into one line.
+# What the Supervisor's session raises when its start failed with an error
+# its coordinator swallows (a file over `ulimit -f` is an OutOfRangeError).
+_SESSION_NEVER_STARTED = "generator didn't yield"
 
-  A failed save's leftovers are removed and the last good checkpoint named.
+
+def _session_start_error(train_dir):
+  """One line for a training session that could not start writing."""
+  checkpoints.remove_temporaries(train_dir)
+  return UserError(
+      'the training session could not start: writing its first files into '
+      '--train_dir=%s failed (%s); fix that and rerun' %
+      (train_dir, output_files.file_size_limit_hint('see the log above')))
+
+
+@contextlib.contextmanager
+def user_errors_from_training(train_dir, dataset=None):
+  """Turns a full disk, a bad label or a bad record into one line.
+
+  A failed save's leftovers are removed and the last good checkpoint named;
+  a record of `dataset` (the split trained on) that cannot be read is named
+  by shard and index.
   """
   log_filter = _HideOneLineErrorTracebacks()
   tf.get_logger().addFilter(log_filter)
@@ -119,14 +138,22 @@ def user_errors_from_training(train_dir):
   try:
     yield
   except tf.errors.InvalidArgumentError as error:
-    if LABEL_RANGE_MARK not in error.message:
+    if LABEL_RANGE_MARK in error.message:
+      raise UserError(label_range_message(error.message)) from error
+    if dataset is None or not pipeline.is_data_error(error):
       raise
-    raise UserError(label_range_message(error.message)) from error
+    raise pipeline.bad_data_error(dataset, error) from error
+  except tf.errors.DataLossError as error:
+    if dataset is None:
+      raise
+    raise pipeline.bad_data_error(dataset, error) from error
   # The summary writer's flush on close raises RuntimeError for a full disk.
   except (tf.errors.OpError, OSError, RuntimeError) as error:
-    if not checkpoints.is_disk_full(error):
-      raise
-    raise _disk_full_error(train_dir) from error
+    if checkpoints.is_disk_full(error):
+      raise _disk_full_error(train_dir) from error
+    if _SESSION_NEVER_STARTED in str(error):
+      raise _session_start_error(train_dir) from error
+    raise
   finally:
     tf.get_logger().removeFilter(log_filter)
     threading.excepthook = previous_hook

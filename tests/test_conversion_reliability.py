@@ -98,6 +98,26 @@ def test_validation_size_zero_writes_no_validation_split(tmp_path):
     dataset_factory.get_dataset('pets', 'validation', out)
 
 
+@pytest.mark.parametrize('validation_size', [None, 0])
+def test_overwrite_that_would_empty_a_split_changes_nothing(tmp_path,
+                                                           validation_size):
+  """3 images leave the default 10 % (or 0) no validation image."""
+  out = str(tmp_path / 'out')
+  convert_folder.convert_folder(
+      _photo_folder(str(tmp_path / 'big'), per_class=3), out, 'pets',
+      validation_size=2, log=QUIET)
+  before = _snapshot(out)
+  small = _photo_folder(str(tmp_path / 'small'), classes=('cat', 'dog'),
+                        per_class=2)
+  os.remove(os.path.join(small, 'dog', 'img_1.png'))
+  with pytest.raises(staged_output.ConversionError,
+                     match='Split validation of .pets. would hold 0 images'):
+    convert_dataset.convert('pets', out, source_dir=small,
+                            validation_size=validation_size, overwrite=True,
+                            log=QUIET)
+  assert _snapshot(out) == before
+
+
 # ---------------------------------------------------------------------------
 # The swap survives a kill at any instant.
 
@@ -567,7 +587,9 @@ def test_recovery_never_drops_the_old_files_when_staging_is_gone(tmp_path):
   dataset_dir.mkdir()
   _write_fake_dataset(str(dataset_dir), 'pets', 2, b'old')
   old = _snapshot(str(dataset_dir))
-  assert _convert_killed_at(str(dataset_dir), 2)  # after the journal rename
+  # Renames 0 and 1 put the staged labels and metadata in place, 2 the
+  # journal: killed right after it.
+  assert _convert_killed_at(str(dataset_dir), 3)
   staging, = [path for path in os.listdir(dataset_dir)
               if path.startswith('.pets.partial-')]
   for name in os.listdir(dataset_dir / staging):
