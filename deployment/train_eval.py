@@ -109,7 +109,7 @@ def _raw_rows(csv_path):
 def read_rows(csv_path):
   """The CSV rows as dicts of floats (None where a value is missing)."""
   return [{name: _to_float(row.get(name)) for name in CSV_FIELDS}
-          for row in _raw_rows(csv_path)]
+          for row in _raw_rows(csv_path)[0]]
 
 
 def _to_float(text):
