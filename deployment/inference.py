@@ -1,7 +1,9 @@
 """From a checkpoint to predictions: export, freeze, SavedModel, classify.
 
 The exported GraphDef keeps slim's contract (a float placeholder named
-`input`, the network's Predictions end point as output; for a video network,
+`input`, the network's predictions as output (its 'Predictions' end point
+under upstream's op name, e.g. `InceptionV4/Logits/Predictions`, or a softmax
+of its logits where upstream has none); for a video network,
 `num_frames` in the spec, the placeholder holds clips [batch, num_frames,
 size, size, channels]) and carries two extras so a frozen `.pb` is
 self-describing:
@@ -39,6 +41,7 @@ from deployment import checkpoints
 from deployment import pipeline
 from deployment.errors import UserError
 from nets import i3d_utils
+from nets import nets_factory
 from preprocessing import preprocessing_factory
 
 INPUT_NODE = 'input'
@@ -199,8 +202,8 @@ def build_inference_graph(spec):
       tf.float32,
       [spec.batch_size] + frames + [image_size, image_size, spec.channels],
       name=INPUT_NODE)
-  _, end_points = network_fn(images)
-  output_node = end_points['Predictions'].op.name
+  logits, end_points = network_fn(images)
+  output_node = nets_factory.predictions(logits, end_points).op.name
   encoded = tf.placeholder(tf.string, [], name=ENCODED_INPUT_NODE)
   tf.identity(_decode_and_preprocess(encoded, preprocess_fn, image_size,
                                      spec.channels), name=PREPROCESSED_NODE)
@@ -402,8 +405,9 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5,
         encoded, fn_output_signature=tf.float32)
     if spec.num_frames:
       images = i3d_utils.still_clips(images, spec.num_frames)
-    _, end_points = network_fn(images)
-    probabilities, indices = tf.nn.top_k(end_points['Predictions'], k=k)
+    logits, end_points = network_fn(images)
+    probabilities, indices = tf.nn.top_k(
+        nets_factory.predictions(logits, end_points), k=k)
     classes = tf.cast(indices, tf.int64) + spec.labels_offset
     names = [_label_name(spec.labels_to_names, i + spec.labels_offset)
              for i in range(spec.num_classes)]
