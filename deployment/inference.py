@@ -73,6 +73,14 @@ ExportSpec = collections.namedtuple('ExportSpec', [
 Prediction = collections.namedtuple('Prediction', ['class_id', 'label',
                                                    'score'])
 
+# What TensorFlow's label_image sample lets a user choose about a frozen
+# graph: the tensors to feed and read (None: those recorded at export), and
+# `input_mean`/`input_std` (None: the graph's own preprocessing; given, each
+# image is resized to the input size and fed as (pixel - mean) / std).
+GraphLayers = collections.namedtuple(
+    'GraphLayers', ['input_layer', 'output_layer', 'input_mean', 'input_std'])
+GraphLayers.__new__.__defaults__ = (None, None, None, None)
+
 
 class ImageError(UserError):
   """Bytes that are not an image the model can read."""
@@ -446,11 +454,15 @@ class Classifier(object):
     model_name: the network the model was exported from (frozen graphs).
   """
 
-  def __init__(self, model_path, label_file=None):
+  def __init__(self, model_path, label_file=None, layers=GraphLayers()):
     if os.path.isdir(model_path):
+      if layers != GraphLayers():
+        raise UserError('%s is a SavedModel: input/output layers and input '
+                        'mean/std apply to frozen graphs (.pb) only' %
+                        model_path)
       self._backend = _SavedModelBackend(model_path)
     elif os.path.isfile(model_path):
-      self._backend = _FrozenGraphBackend(model_path)
+      self._backend = _FrozenGraphBackend(model_path, layers)
     else:
       raise UserError('%s: no such model; pass a frozen .pb (freeze_graph.py) '
                       'or a SavedModel directory' % model_path)
@@ -482,6 +494,24 @@ class Classifier(object):
             for row_ids, row_scores, row_names in zip(ids, scores, names)]
 
 
+def _graph_tensor(graph, node_name, path, recorded):
+  """Output 0 of `node_name`; a one-line error when the graph lacks it."""
+  try:
+    return graph.get_tensor_by_name(node_name + ':0')
+  except (KeyError, ValueError) as error:
+    raise UserError('%s has no node %s; check the layer name (exported with '
+                    'input %s and output %s)' % (
+                        path, node_name, recorded['input_node'],
+                        recorded['output_node'])) from error
+
+
+def _resize_and_normalize(encoded, image_size, channels, mean, std):
+  """label_image's preprocessing: decode, bilinear resize, (x - mean) / std."""
+  image = tf.cast(dataset_factory.decode_image(encoded, channels), tf.float32)
+  image = tf.image.resize(image, [image_size, image_size])
+  return (image - mean) / std
+
+
 def _check_frozen(graph_def, path):
   """A graph exported without --checkpoint_path has variables, no values."""
   if any(node.op in _VARIABLE_OPS for node in graph_def.node):
@@ -495,10 +525,13 @@ def _check_frozen(graph_def, path):
 class _FrozenGraphBackend(object):
   """Runs the embedded preprocessing per image, then one network batch."""
 
-  def __init__(self, path):
+  def __init__(self, path, layers=GraphLayers()):
     graph_def = read_graph_def(path)
     info = read_info(graph_def, path)
     _check_frozen(graph_def, path)
+    recorded = info
+    info = dict(info, input_node=layers.input_layer or info['input_node'],
+                output_node=layers.output_layer or info['output_node'])
     self.model_name = info['model_name']
     self.labels_to_names = labels_from_info(info)
     self.max_top_k = info['num_classes']
@@ -511,11 +544,19 @@ class _FrozenGraphBackend(object):
       tf.import_graph_def(graph_def, name='')
     self._encoded = self._graph.get_tensor_by_name(
         info['encoded_input_node'] + ':0')
-    self._preprocessed = self._graph.get_tensor_by_name(
-        info['preprocessed_node'] + ':0')
-    self._input = self._graph.get_tensor_by_name(info['input_node'] + ':0')
-    self._output = self._graph.get_tensor_by_name(info['output_node'] + ':0')
+    self._input = _graph_tensor(self._graph, info['input_node'], path,
+                                recorded)
+    self._output = _graph_tensor(self._graph, info['output_node'], path,
+                                 recorded)
     self._batch_size = self._input.shape.as_list()[0]
+    if layers.input_mean is None and layers.input_std is None:
+      self._preprocessed = self._graph.get_tensor_by_name(
+          info['preprocessed_node'] + ':0')
+    else:
+      with self._graph.as_default():
+        self._preprocessed = _resize_and_normalize(
+            self._encoded, info['image_size'], info['channels'],
+            layers.input_mean or 0.0, layers.input_std or 1.0)
     self._session = tf.Session(graph=self._graph)
 
   def top_k(self, encoded_images, k):
