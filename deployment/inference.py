@@ -106,11 +106,13 @@ def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
                       labels_offset=0, **kwargs):
   """An `ExportSpec` whose classes, channels and names come from a dataset.
 
-  Without `dataset_dir` the registered dataset's class count is used (as
-  slim's export did for imagenet) and the class names stay unknown.
+  Without `dataset_dir`, or with one holding no split of a registered
+  dataset (upstream's export reads only its descriptor, never the files),
+  the registered dataset's class count is used (as slim's export did for
+  imagenet) and its class names if it has them.
   """
-  if dataset_dir:
-    dataset = _any_split(dataset_name, dataset_dir)
+  dataset = _any_split(dataset_name, dataset_dir) if dataset_dir else None
+  if dataset:
     num_classes, channels = dataset.num_classes, dataset.channels
     labels_to_names = dataset.labels_to_names
   elif dataset_name in dataset_factory.SPECS:
@@ -132,13 +134,21 @@ def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
 
 
 def _any_split(dataset_name, dataset_dir):
-  """The descriptor of the first split present; only class facts are used."""
+  """The descriptor of the first split present; only class facts are used.
+
+  None when a registered dataset has no split there (the caller falls back
+  to its registered facts).
+  """
   error = None
   for split_name in ('train', 'validation', 'test'):
     try:
       return pipeline.load_dataset(dataset_name, split_name, dataset_dir)
     except UserError as split_error:
-      error = split_error
+      error = error or split_error  # the train split's, the one users mean
+  if dataset_name in dataset_factory.SPECS:
+    tf.logging.warning('No %s split in %s (%s): using the registered class '
+                       'count', dataset_name, dataset_dir, error)
+    return None
   raise UserError('--dataset_name=%s --dataset_dir=%s: %s' % (
       dataset_name, dataset_dir, error)) from error
 

@@ -2,7 +2,6 @@
 slim README, with upstream's node names, as written (bar paths, and a small
 image size and random-init checkpoint to keep them fast)."""
 
-import os
 
 import numpy as np
 import pytest
@@ -106,3 +105,12 @@ def test_label_image_names_a_missing_output_layer(tmp_path):
   assert helpers.error_line(result).endswith(
       '%s has no node LeNet/Predictions/Reshape_1; check the layer name '
       '(exported with input input and output Predictions/Reshape_1)' % frozen)
+
+
+def test_registered_dataset_with_an_empty_dataset_dir_exports(tmp_path):
+  # Upstream's export_inference_graph_test: --dataset_dir is an empty
+  # folder; the registered dataset's class count is used.
+  spec = inference.spec_from_dataset('lenet', 'mnist', str(tmp_path))
+  assert (spec.num_classes, spec.channels) == (10, 1)
+  with pytest.raises(inference.UserError, match='my_photos'):
+    inference.spec_from_dataset('lenet', 'my_photos', str(tmp_path))
