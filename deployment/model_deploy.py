@@ -165,17 +165,16 @@ class DeploymentConfig(object):
     With parameter servers, each variable goes to the next ps task in turn
     ('/job:ps/task:<t>/device:CPU:0'); other ops keep their own device.
     """
-    local = self._ps_device + '/device:CPU:0'
     if self._num_ps_tasks == 0:
-      return local
-    return _RoundRobinVariables(local, self._num_ps_tasks).choose
+      return '/device:CPU:0'
+    return _RoundRobinVariables(self._ps_device, self._num_ps_tasks).choose
 
 
 class _RoundRobinVariables(object):
   """Device function: variables round-robin over the ps tasks, as upstream."""
 
-  def __init__(self, device, tasks):
-    self._device = device
+  def __init__(self, ps_job, tasks):
+    self._ps_job = ps_job
     self._tasks = tasks
     self._next = 0
 
@@ -188,7 +187,7 @@ class _RoundRobinVariables(object):
             node_def.op == 'VarHandleOp'):
       return op.device
     task, self._next = self._next, (self._next + 1) % self._tasks
-    return '%s/task:%d' % (self._device, task)
+    return '%s/task:%d/device:CPU:0' % (self._ps_job, task)
 
 
 def create_clones(config, model_fn, args=None, kwargs=None):
