@@ -1,8 +1,11 @@
 r"""Saves a GraphDef of a network for inference, optionally frozen.
 
 The graph's float input placeholder is `input` ([batch_size, image_size,
-image_size, channels]); the output is the network's Predictions end point,
-whose node name is printed. The graph also carries the network's evaluation
+image_size, channels]); the output is the network's predictions under
+upstream's node name (InceptionV4/Logits/Predictions,
+InceptionV3/Predictions/Reshape_1, MobilenetV1/Predictions/Reshape_1,
+resnet_v1_50/predictions/Reshape_1; VGG, AlexNet and OverFeat, which have no
+softmax upstream, get one named Predictions), which is printed. The graph also carries the network's evaluation
 preprocessing (`encoded_image` -> `preprocessed_image`; the network's own, or
 --preprocessing_name's: pass the one it was trained and evaluated with) and
 an `inference_info` node, so label_image.py and server.py need nothing else.

@@ -241,8 +241,8 @@ def slim_infer(spec):
                                              spec['num_classes'])
     placeholder = tf.placeholder(tf.float32, [None] + list(images.shape[1:]),
                                  name='input')
-    _, end_points = network_fn(placeholder)
-    output_name = end_points['Predictions'].op.name
+    logits, end_points = network_fn(placeholder)
+    output_name = nets_factory.predictions(logits, end_points).op.name
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       frozen = tf.graph_util.convert_variables_to_constants(

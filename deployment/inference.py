@@ -1,7 +1,9 @@
 """From a checkpoint to predictions: export, freeze, SavedModel, classify.
 
 The exported GraphDef keeps slim's contract (a float placeholder named
-`input`, the network's Predictions end point as output; for a video network,
+`input`, the network's predictions as output (its 'Predictions' end point
+under upstream's op name, e.g. `InceptionV4/Logits/Predictions`, or a softmax
+of its logits where upstream has none); for a video network,
 `num_frames` in the spec, the placeholder holds clips [batch, num_frames,
 size, size, channels]) and carries two extras so a frozen `.pb` is
 self-describing:
@@ -41,6 +43,7 @@ from deployment import output_files
 from deployment import pipeline
 from deployment.errors import UserError
 from nets import i3d_utils
+from nets import nets_factory
 from preprocessing import preprocessing_factory
 
 INPUT_NODE = 'input'
@@ -72,6 +75,14 @@ ExportSpec = collections.namedtuple('ExportSpec', [
 Prediction = collections.namedtuple('Prediction', ['class_id', 'label',
                                                    'score'])
 
+# What TensorFlow's label_image sample lets a user choose about a frozen
+# graph: the tensors to feed and read (None: those recorded at export), and
+# `input_mean`/`input_std` (None: the graph's own preprocessing; given, each
+# image is resized to the input size and fed as (pixel - mean) / std).
+GraphLayers = collections.namedtuple(
+    'GraphLayers', ['input_layer', 'output_layer', 'input_mean', 'input_std'])
+GraphLayers.__new__.__defaults__ = (None, None, None, None)
+
 
 class ImageError(UserError):
   """Bytes that are not an image the model can read."""
@@ -97,11 +108,13 @@ def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
                       labels_offset=0, **kwargs):
   """An `ExportSpec` whose classes, channels and names come from a dataset.
 
-  Without `dataset_dir` the registered dataset's class count is used (as
-  slim's export did for imagenet) and the class names stay unknown.
+  Without `dataset_dir`, or with one holding no split of a registered
+  dataset (upstream's export reads only its descriptor, never the files),
+  the registered dataset's class count is used (as slim's export did for
+  imagenet) and its class names if it has them.
   """
-  if dataset_dir:
-    dataset = _any_split(dataset_name, dataset_dir)
+  dataset = _any_split(dataset_name, dataset_dir) if dataset_dir else None
+  if dataset:
     num_classes, channels = dataset.num_classes, dataset.channels
     labels_to_names = dataset.labels_to_names
   elif dataset_name in dataset_factory.SPECS:
@@ -122,18 +135,30 @@ def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
                    labels_to_names=labels_to_names, **kwargs)
 
 
+def _holds_files(dataset_dir):
+  """Whether `dataset_dir` exists and holds anything."""
+  return bool(dataset_dir) and tf.io.gfile.isdir(dataset_dir) and bool(
+      tf.io.gfile.listdir(dataset_dir))
+
+
 def _any_split(dataset_name, dataset_dir):
   """The descriptor of the first split present; only class facts are used.
 
   When none loads, the train split's error is the one told: the later ones
-  are mostly "no such split", which would hide a broken labels file.
+  are mostly "no such split", which would hide a broken labels file. None
+  when a registered dataset's folder holds nothing at all (the caller falls
+  back to its registered facts, as upstream's export did).
   """
   error = None
   for split_name in ('train', 'validation', 'test'):
     try:
       return pipeline.load_dataset(dataset_name, split_name, dataset_dir)
     except UserError as split_error:
-      error = error or split_error
+      error = error or split_error  # the train split's, the one users mean
+  if dataset_name in dataset_factory.SPECS and not _holds_files(dataset_dir):
+    tf.logging.warning('No %s split in %s (%s): using the registered class '
+                       'count', dataset_name, dataset_dir, error)
+    return None
   raise UserError('--dataset_name=%s --dataset_dir=%s: %s' % (
       dataset_name, dataset_dir, error)) from error
 
@@ -205,8 +230,8 @@ def build_inference_graph(spec):
       tf.float32,
       [spec.batch_size] + frames + [image_size, image_size, spec.channels],
       name=INPUT_NODE)
-  _, end_points = network_fn(images)
-  output_node = end_points['Predictions'].op.name
+  logits, end_points = network_fn(images)
+  output_node = nets_factory.predictions(logits, end_points).op.name
   encoded = tf.placeholder(tf.string, [], name=ENCODED_INPUT_NODE)
   tf.identity(_decode_and_preprocess(encoded, preprocess_fn, image_size,
                                      spec.channels), name=PREPROCESSED_NODE)
@@ -410,8 +435,9 @@ def export_saved_model(spec, checkpoint_path, export_dir, top_k=5,
         encoded, fn_output_signature=tf.float32)
     if spec.num_frames:
       images = i3d_utils.still_clips(images, spec.num_frames)
-    _, end_points = network_fn(images)
-    probabilities, indices = tf.nn.top_k(end_points['Predictions'], k=k)
+    logits, end_points = network_fn(images)
+    probabilities, indices = tf.nn.top_k(
+        nets_factory.predictions(logits, end_points), k=k)
     classes = tf.cast(indices, tf.int64) + spec.labels_offset
     names = [_label_name(spec.labels_to_names, i + spec.labels_offset)
              for i in range(spec.num_classes)]
@@ -453,11 +479,15 @@ class Classifier(object):
     model_name: the network the model was exported from (frozen graphs).
   """
 
-  def __init__(self, model_path, label_file=None):
+  def __init__(self, model_path, label_file=None, layers=GraphLayers()):
     if os.path.isdir(model_path):
+      if layers != GraphLayers():
+        raise UserError('%s is a SavedModel: input/output layers and input '
+                        'mean/std apply to frozen graphs (.pb) only' %
+                        model_path)
       self._backend = _SavedModelBackend(model_path)
     elif os.path.isfile(model_path):
-      self._backend = _FrozenGraphBackend(model_path)
+      self._backend = _FrozenGraphBackend(model_path, layers)
     else:
       raise UserError('%s: no such model; pass a frozen .pb (freeze_graph.py) '
                       'or a SavedModel directory' % model_path)
@@ -489,6 +519,24 @@ class Classifier(object):
             for row_ids, row_scores, row_names in zip(ids, scores, names)]
 
 
+def _graph_tensor(graph, node_name, path, recorded):
+  """Output 0 of `node_name`; a one-line error when the graph lacks it."""
+  try:
+    return graph.get_tensor_by_name(node_name + ':0')
+  except (KeyError, ValueError) as error:
+    raise UserError('%s has no node %s; check the layer name (exported with '
+                    'input %s and output %s)' % (
+                        path, node_name, recorded['input_node'],
+                        recorded['output_node'])) from error
+
+
+def _resize_and_normalize(encoded, image_size, channels, mean, std):
+  """label_image's preprocessing: decode, bilinear resize, (x - mean) / std."""
+  image = tf.cast(dataset_factory.decode_image(encoded, channels), tf.float32)
+  image = tf.image.resize(image, [image_size, image_size])
+  return (image - mean) / std
+
+
 def _check_frozen(graph_def, path):
   """A graph exported without --checkpoint_path has variables, no values."""
   if any(node.op in _VARIABLE_OPS for node in graph_def.node):
@@ -502,10 +550,13 @@ def _check_frozen(graph_def, path):
 class _FrozenGraphBackend(object):
   """Runs the embedded preprocessing per image, then one network batch."""
 
-  def __init__(self, path):
+  def __init__(self, path, layers=GraphLayers()):
     graph_def = read_graph_def(path)
     info = read_info(graph_def, path)
     _check_frozen(graph_def, path)
+    recorded = info
+    info = dict(info, input_node=layers.input_layer or info['input_node'],
+                output_node=layers.output_layer or info['output_node'])
     self.model_name = info['model_name']
     self.labels_to_names = labels_from_info(info)
     self.max_top_k = info['num_classes']
@@ -518,11 +569,19 @@ class _FrozenGraphBackend(object):
       tf.import_graph_def(graph_def, name='')
     self._encoded = self._graph.get_tensor_by_name(
         info['encoded_input_node'] + ':0')
-    self._preprocessed = self._graph.get_tensor_by_name(
-        info['preprocessed_node'] + ':0')
-    self._input = self._graph.get_tensor_by_name(info['input_node'] + ':0')
-    self._output = self._graph.get_tensor_by_name(info['output_node'] + ':0')
+    self._input = _graph_tensor(self._graph, info['input_node'], path,
+                                recorded)
+    self._output = _graph_tensor(self._graph, info['output_node'], path,
+                                 recorded)
     self._batch_size = self._input.shape.as_list()[0]
+    if layers.input_mean is None and layers.input_std is None:
+      self._preprocessed = self._graph.get_tensor_by_name(
+          info['preprocessed_node'] + ':0')
+    else:
+      with self._graph.as_default():
+        self._preprocessed = _resize_and_normalize(
+            self._encoded, info['image_size'], info['channels'],
+            layers.input_mean or 0.0, layers.input_std or 1.0)
     self._session = tf.Session(graph=self._graph)
 
   def top_k(self, encoded_images, k):

@@ -121,11 +121,6 @@ class DeploymentConfig(object):
   def worker_device(self):
     return self._worker_device
 
-  def _this_worker(self):
-    if not self._worker_device:
-      return ''
-    return '%s/task:%d' % (self._worker_device, self._replica_id)
-
   def caching_device(self):
     """Where clones cache variables read from the ps; None when local."""
     if self._num_ps_tasks > 0:
@@ -133,18 +128,19 @@ class DeploymentConfig(object):
     return None
 
   def clone_device(self, clone_index):
-    """Device string of clone `clone_index`."""
+    """Device string of clone `clone_index`, as upstream spells it.
+
+    '/device:GPU:<index>' (or '/device:CPU:0' with `clone_on_cpu`), after
+    '/job:worker' when there are parameter servers. There is no task: each
+    worker's session sees only itself and the ps (its device filters), and
+    soft placement runs a GPU clone on the CPU of a machine without one.
+    """
     if not 0 <= clone_index < self._num_clones:
       raise ValueError('clone_index must be in [0, %d), got %d' %
                        (self._num_clones, clone_index))
     if self._clone_on_cpu:
-      local = '/device:CPU:0'
-    elif self._num_clones > 1:
-      local = '/device:GPU:%d' % clone_index
-    else:
-      # One clone: let TensorFlow place it (GPU when there is one).
-      local = ''
-    return self._this_worker() + local
+      return self._worker_device + '/device:CPU:0'
+    return self._worker_device + '/device:GPU:%d' % clone_index
 
   def clone_scope(self, clone_index):
     """Name scope of clone `clone_index` ('' for a single clone)."""
@@ -157,24 +153,41 @@ class DeploymentConfig(object):
 
   def optimizer_device(self):
     """Device for the optimizer's own ops (its slots follow the variables)."""
-    return self._this_worker() + '/device:CPU:0'
+    return self._worker_device + '/device:CPU:0'
 
   def inputs_device(self):
     """Device for the input pipeline."""
-    return self._this_worker() + '/device:CPU:0'
+    return self._worker_device + '/device:CPU:0'
 
   def variables_device(self):
     """Device (or device function) for the variables.
 
-    With parameter servers, variables are spread round-robin over them.
+    With parameter servers, each variable goes to the next ps task in turn
+    ('/job:ps/task:<t>/device:CPU:0'); other ops keep their own device.
     """
-    local = self._this_worker() + '/device:CPU:0'
     if self._num_ps_tasks == 0:
-      return local
-    chooser = tf.train.replica_device_setter(
-        ps_tasks=self._num_ps_tasks, ps_device=self._ps_device,
-        worker_device=local)
-    return chooser
+      return '/device:CPU:0'
+    return _RoundRobinVariables(self._ps_device, self._num_ps_tasks).choose
+
+
+class _RoundRobinVariables(object):
+  """Device function: variables round-robin over the ps tasks, as upstream."""
+
+  def __init__(self, ps_job, tasks):
+    self._ps_job = ps_job
+    self._tasks = tasks
+    self._next = 0
+
+  def choose(self, op):
+    if op.device:
+      return op.device
+    node_def = op if isinstance(op, tf.NodeDef) else op.node_def
+    # Reference variables ('VariableV2') and resource ones ('VarHandleOp').
+    if not (node_def.op.startswith('Variable') or
+            node_def.op == 'VarHandleOp'):
+      return op.device
+    task, self._next = self._next, (self._next + 1) % self._tasks
+    return '%s/task:%d/device:CPU:0' % (self._ps_job, task)
 
 
 def create_clones(config, model_fn, args=None, kwargs=None):

@@ -80,7 +80,10 @@ def _enable_xla():
 
 def session_config_from_flags(flags_obj):
   """The tf.ConfigProto for --xla, --mixed_precision and distributed runs."""
-  config = tf.ConfigProto()
+  # model_deploy places a GPU clone on '/device:GPU:<n>' as upstream does
+  # (--clone_on_cpu=False, the default); on a machine without that GPU the
+  # clone runs on the CPU instead of failing.
+  config = tf.ConfigProto(allow_soft_placement=True)
   if flags_obj.num_ps_tasks > 0:
     # A worker only talks to the ps and itself, never waits for its peers.
     config.device_filters.extend(

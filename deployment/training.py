@@ -157,26 +157,26 @@ def _clone_fn(pipeline, iterator, inputs_device, label_smoothing,
     logits, end_points = pipeline.network_fn(images)
     _add_losses(logits, end_points, labels, pipeline.num_classes,
                 label_smoothing)
-    end_points['images'] = images
-    end_points['labels'] = labels
-    return end_points
+    # The logits the network returns: not every family (VGG, ResNet) has a
+    # 'Logits' end point, as upstream.
+    return {'logits': logits, 'images': images, 'labels': labels}
 
   return clone_fn
 
 
-def _output_summaries(end_points, learning_rate):
+def _output_summaries(clone_outputs, learning_rate):
   """Batch accuracy, a few input images, the learning rate and the losses.
 
   Returns:
     The summary ops, to merge with deploy()'s.
   """
-  predictions = tf.argmax(end_points['Logits'], axis=-1)
-  accuracy = tf.reduce_mean(tf.cast(
-      tf.equal(predictions, tf.cast(end_points['labels'], predictions.dtype)),
-      tf.float32))
+  predictions = tf.argmax(clone_outputs['logits'], axis=-1)
+  labels = tf.cast(clone_outputs['labels'], predictions.dtype)
+  accuracy = tf.reduce_mean(tf.cast(tf.equal(predictions, labels), tf.float32))
   summaries = [
       tf.summary.scalar('batch_accuracy', accuracy),
-      tf.summary.image('input_images', end_points['images'], max_outputs=3),
+      tf.summary.image('input_images', clone_outputs['images'],
+                       max_outputs=3),
       tf.summary.scalar('learning_rate', learning_rate)]
   for loss in tf.losses.get_losses():
     summaries.append(tf.summary.scalar('losses/%s' % loss.op.name, loss))

@@ -10,8 +10,8 @@ then the fully connected layers as convolutions (fc6 5x5 VALID over the
 5x5 pool5 map, fc7/fc8 1x1) so that the network also runs fully
 convolutionally on larger images (`spatial_squeeze=False` or
 `global_pool=True`). Variable and end point names are slim's
-('alexnet_v2/conv1', ..., 'alexnet_v2/fc8'), plus 'Logits' and
-'Predictions'.
+('alexnet_v2/conv1', ..., 'alexnet_v2/fc8'), and, as upstream, no 'Logits'
+or 'Predictions' keys.
 
 Usage:
   with slim.arg_scope(alexnet.alexnet_v2_arg_scope()):

@@ -1,9 +1,12 @@
 """CifarNet: the small CIFAR-10 convolutional network.
 
-Two 5x5 convolution / overlapping 3x3 max-pool / local response normalisation
-stages followed by 384- and 192-unit hidden layers (the network of the
-TensorFlow CIFAR-10 tutorial, after Krizhevsky's cuda-convnet layers-18pct),
-with slim's variable names `CifarNet/conv1`, ..., `CifarNet/logits`.
+Two 5x5 convolution / 2x2 max-pool / local response normalisation stages
+followed by 384- and 192-unit hidden layers, with slim's variable names
+`CifarNet/conv1`, ..., `CifarNet/logits`. The layers are those of the
+TensorFlow CIFAR-10 tutorial, but pooled as slim pools them (2x2 windows,
+stride 2, VALID; the tutorial's are overlapping 3x3 SAME windows): the same
+map sizes and variables, so a slim CifarNet checkpoint computes here what it
+computes upstream.
 """
 
 import tf_compat  # noqa: F401
@@ -38,12 +41,12 @@ def cifarnet(images, num_classes=10, is_training=False, dropout_keep_prob=0.5,
   with tf.variable_scope(scope, 'CifarNet', [images], reuse=reuse):
     net = end_points['conv1'] = slim.conv2d(images, 64, [5, 5], scope='conv1')
     net = end_points['pool1'] = slim.max_pool2d(
-        net, [3, 3], 2, padding='SAME', scope='pool1')
+        net, [2, 2], 2, padding='VALID', scope='pool1')
     net = _local_response_norm(net, 'norm1')
     net = end_points['conv2'] = slim.conv2d(net, 64, [5, 5], scope='conv2')
     net = _local_response_norm(net, 'norm2')
     net = end_points['pool2'] = slim.max_pool2d(
-        net, [3, 3], 2, padding='SAME', scope='pool2')
+        net, [2, 2], 2, padding='VALID', scope='pool2')
     net = end_points['Flatten'] = slim.flatten(net)
     net = end_points['fc3'] = slim.fully_connected(net, 384, scope='fc3')
     net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
@@ -56,7 +59,8 @@ def cifarnet(images, num_classes=10, is_training=False, dropout_keep_prob=0.5,
         weights_initializer=tf.truncated_normal_initializer(stddev=1 / 192.0),
         biases_initializer=tf.zeros_initializer(),
         weights_regularizer=None, scope='logits')
-  end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
+    # Inside the network's scope: CifarNet/Predictions/Reshape_1 upstream.
+    end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
   return logits, end_points
 
 

@@ -252,11 +252,12 @@ def global_average_pool(net, name):
 # with the kernel) and recorded as `pool_end_point`, or global pooling named
 # `global_pool_name` (end point 'global_pool'); dropout `dropout_name`;
 # `pre_logits_end_point` (None: not recorded); a 1x1 convolution
-# `logits_name`.
+# `logits_name`; the softmax `Predictions` inside the `Logits` scope when
+# `predictions_in_logits_scope`, else beside it.
 ConvHead = collections.namedtuple('ConvHead', [
     'pool_kernel', 'pool_stride', 'pool_name', 'pool_end_point',
     'global_pool_name', 'dropout_name', 'pre_logits_end_point',
-    'logits_name'])
+    'logits_name', 'predictions_in_logits_scope'])
 
 
 def _pool_for_logits(net, head, global_pool, end_points):
@@ -290,8 +291,14 @@ def conv_logits(net, end_points, head, num_classes, global_pool,
                          normalizer_fn=None, scope=head.logits_name)
     if spatial_squeeze:
       logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-  end_points['Logits'] = logits
-  end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
+    end_points['Logits'] = logits
+    # Upstream's op names, which frozen graphs are cut at: v1 scores inside
+    # 'Logits' (InceptionV1/Logits/Predictions/Reshape_1), v2/v3 beside it
+    # (InceptionV3/Predictions/Reshape_1).
+    if head.predictions_in_logits_scope:
+      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
+  if not head.predictions_in_logits_scope:
+    end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
   return logits, end_points
 
 
@@ -313,10 +320,11 @@ def fc_logits(net, end_points, num_classes, dropout_keep_prob, pool_name,
     net = slim.dropout(net, dropout_keep_prob, scope=dropout_name)
     net = end_points['PreLogitsFlatten'] = slim.flatten(
         net, scope='PreLogitsFlatten')
-    logits = slim.fully_connected(net, num_classes, activation_fn=None,
-                                  scope='Logits')
-  end_points['Logits'] = logits
-  end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
+    logits = end_points['Logits'] = slim.fully_connected(
+        net, num_classes, activation_fn=None, scope='Logits')
+    # Inside 'Logits', as upstream: the tutorial freezes
+    # InceptionV4/Logits/Predictions.
+    end_points['Predictions'] = tf.nn.softmax(logits, name='Predictions')
   return logits, end_points
 
 

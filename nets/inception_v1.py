@@ -61,7 +61,8 @@ _HEAD = iu.ConvHead(pool_kernel=7, pool_stride=1,
                     pool_name='AvgPool_0a_7x7',
                     pool_end_point='AvgPool_0a_7x7',
                     global_pool_name='global_pool', dropout_name='Dropout_0b',
-                    pre_logits_end_point=None, logits_name='Conv2d_0c_1x1')
+                    pre_logits_end_point=None, logits_name='Conv2d_0c_1x1',
+                    predictions_in_logits_scope=True)
 
 
 def inception_v1_base(inputs, final_endpoint='Mixed_5c',

@@ -82,7 +82,8 @@ _HEAD = iu.ConvHead(pool_kernel=7, pool_stride=2,
                     pool_end_point='AvgPool_1a',
                     global_pool_name='global_pool', dropout_name='Dropout_1b',
                     pre_logits_end_point='PreLogits',
-                    logits_name='Conv2d_1c_1x1')
+                    logits_name='Conv2d_1c_1x1',
+                    predictions_in_logits_scope=False)
 
 
 def _as_separable(layer):

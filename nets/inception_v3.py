@@ -104,7 +104,8 @@ _HEAD = iu.ConvHead(pool_kernel=8, pool_stride=2,
                     pool_name='AvgPool_1a_{}x{}',
                     pool_end_point='AvgPool_1a', global_pool_name='GlobalPool',
                     dropout_name='Dropout_1b', pre_logits_end_point='PreLogits',
-                    logits_name='Conv2d_1c_1x1')
+                    logits_name='Conv2d_1c_1x1',
+                    predictions_in_logits_scope=False)
 
 _AUX_HEAD = iu.AuxHead(pool_name='AvgPool_1a_5x5', conv_name='Conv2d_2a_{}x{}',
                        conv_kernel=5, conv_stddev=0.01,

@@ -20,6 +20,7 @@ import functools
 import importlib
 
 import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import densenet
@@ -144,6 +145,19 @@ class _LazyMap(collections.abc.Mapping):
 
 networks_map = _LazyMap('function')
 arg_scopes_map = _LazyMap('arg_scope')
+
+
+def predictions(logits, end_points):
+  """The class probabilities of a network's `(logits, end_points)`.
+
+  Each family keeps upstream's end point keys: most hold the softmax as
+  'Predictions', the ResNets as 'predictions', and VGG, AlexNet and OverFeat
+  hold none, so they get a softmax of `logits` here, named 'Predictions'.
+  """
+  for key in ('Predictions', 'predictions'):
+    if key in end_points:
+      return end_points[key]
+  return tf.nn.softmax(logits, name='Predictions')
 
 
 def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False):

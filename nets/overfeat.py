@@ -8,7 +8,7 @@ the first, second and fifth, then the fully connected layers as convolutions
 (fc6 3072 wide, 6x6 VALID over the 6x6 pool5 map of a 231x231 image;
 fc7/fc8 1x1), which is how the paper slides the classifier over larger
 images. Variable and end point names are slim's ('overfeat/conv1', ...,
-'overfeat/fc8'), plus 'Logits' and 'Predictions'.
+'overfeat/fc8'), and, as upstream, no 'Logits' or 'Predictions' keys.
 
 Usage:
   with slim.arg_scope(overfeat.overfeat_arg_scope()):

@@ -14,8 +14,9 @@ As in slim's released checkpoints, a block's stride is taken by its LAST
 unit, which subsamples its output rather than the next block's input: the
 result is the same and cheaper. End points are keyed by full scope name
 ('resnet_v1_50/block2/unit_4/bottleneck_v1/conv2'), plus 'global_pool',
-'<scope>/logits', '<scope>/spatial_squeeze' and 'predictions'; with classes,
-we add the 'Logits' and 'Predictions' aliases every network in this repo has.
+'<scope>/logits', '<scope>/spatial_squeeze' and 'predictions' (the softmax,
+op '<scope>/predictions/Reshape_1'): upstream's keys exactly, without the
+'Logits'/'Predictions' of other families.
 """
 
 import collections
@@ -228,9 +229,7 @@ def _classifier(net, end_points, num_classes, global_pool, spatial_squeeze,
   if spatial_squeeze:
     net = tf.squeeze(net, [1, 2], name='SpatialSqueeze')
     end_points[scope_name + '/spatial_squeeze'] = net
-  predictions = slim.softmax(net, scope='predictions')
-  end_points['predictions'] = end_points['Predictions'] = predictions
-  end_points['Logits'] = net
+  end_points['predictions'] = slim.softmax(net, scope='predictions')
   return net
 
 

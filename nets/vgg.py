@@ -14,7 +14,8 @@ the three share, `fully_convolutional_network`: a table of layers (the
 `nets.inception_utils` primitives), then fc6-dropout-fc7-dropout-fc8.
 
 End points are keyed by full scope name ('vgg_16/conv3/conv3_2', 'vgg_16/fc8'),
-as in those checkpoints' users' code, plus 'Logits' and 'Predictions'.
+as in those checkpoints' users' code: upstream's keys exactly, with no
+'Logits'/'Predictions' (the logits are `vgg_16/fc8/squeezed`).
 The checkpoints have 1000 classes (no background class) and expect
 VGG preprocessing (mean-subtracted RGB in 0..255).
 """
@@ -122,9 +123,9 @@ def _classifier(net, classifier, num_classes, is_training, dropout_keep_prob,
                       normalizer_fn=None, scope='fc8', **fc8_arguments)
   if spatial_squeeze:
     net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
+  # Upstream's only classifier end point; no softmax in the graph (callers
+  # wanting probabilities apply one to the returned logits).
   end_points[tf.get_variable_scope().name + '/fc8'] = net
-  end_points['Logits'] = net
-  end_points['Predictions'] = slim.softmax(net, scope='Predictions')
   return net, end_points
 
 

@@ -112,9 +112,10 @@ class FullyConvolutionalChecks:
     size = self.image_size
     with tf.Graph().as_default():
       logits, end_points = self._build([None, size, size, 3], 1000)
+    # Upstream's keys exactly: the logits are '<scope>/fc8', and there is
+    # no 'Logits' or 'Predictions' (upstream's testEndPoints).
     assert end_point_shapes(end_points) == self.end_points
-    assert end_points['Logits'] is logits
-    assert end_points['Predictions'].shape.as_list() == [None, 1000]
+    assert end_points[self.scope + '/fc8'] is logits
 
   def test_larger_image_gives_a_map_of_predictions(self):
     size, side = self.larger_size, self.larger_map
@@ -122,7 +123,7 @@ class FullyConvolutionalChecks:
       logits, end_points = self._build([1, size, size, 3], 5,
                                        spatial_squeeze=False)
     assert logits.shape.as_list() == [1, side, side, 5]
-    assert end_points['Predictions'].shape.as_list() == [1, side, side, 5]
+    assert end_points[self.scope + '/fc8'] is logits
 
 
 def assert_resnet_builders_are_upstreams(module, version, builder_extra=(),

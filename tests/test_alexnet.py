@@ -27,8 +27,6 @@ class TestAlexNetV2(nets_helpers.FullyConvolutionalChecks):
       'alexnet_v2/fc6': [None, 1, 1, 4096],
       'alexnet_v2/fc7': [None, 1, 1, 4096],
       'alexnet_v2/fc8': [None, 1000],
-      'Logits': [None, 1000],
-      'Predictions': [None, 1000],
   }
   # 320: conv1 78, pool1 38, pool2 18, pool5 8, fc6 (5x5 VALID) 4.
   larger_size, larger_map = 320, 4

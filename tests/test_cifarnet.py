@@ -27,6 +27,23 @@ def test_end_point_shapes_follow_the_layers():
   assert logits.shape.as_list() == [3, 4]
 
 
+def test_pools_as_upstream_2x2_stride_2_valid():
+  # On an odd size the tutorial's 3x3 SAME pooling (33 -> 17 -> 9) and
+  # upstream's 2x2 VALID pooling (33 -> 16 -> 8) part ways.
+  with tf.Graph().as_default():
+    _, _, end_points = nets_helpers.build(
+        cifarnet.cifarnet, cifarnet.cifarnet_arg_scope(), [1, 33, 33, 3],
+        num_classes=4)
+    pool = end_points['pool1'].op
+  assert end_points['pool1'].shape.as_list() == [1, 16, 16, 64]
+  assert end_points['pool2'].shape.as_list() == [1, 8, 8, 64]
+  assert list(pool.get_attr('ksize')) == [1, 2, 2, 1]
+  assert list(pool.get_attr('strides')) == [1, 2, 2, 1]
+  assert pool.get_attr('padding') == b'VALID'
+  # Upstream scores inside the network's scope.
+  assert end_points['Predictions'].op.name == 'CifarNet/Predictions/Reshape_1'
+
+
 def test_zero_classes_returns_fc4_features():
   with tf.Graph().as_default():
     _, features, end_points = _build(num_classes=0)

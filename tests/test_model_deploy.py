@@ -122,24 +122,33 @@ def test_nan_loss_fails_before_updating_variables():
 
 
 def test_devices_with_parameter_servers():
+  # Upstream's strings: no task in the worker's devices (each worker's
+  # session filters the cluster down to itself and the ps).
   config = model_deploy.DeploymentConfig(num_clones=2, clone_on_cpu=True,
                                          replica_id=1, num_replicas=2,
-                                         num_ps_tasks=1)
-  assert config.clone_device(1) == '/job:worker/task:1/device:CPU:0'
-  assert config.inputs_device() == '/job:worker/task:1/device:CPU:0'
+                                         num_ps_tasks=2)
+  assert config.clone_device(1) == '/job:worker/device:CPU:0'
+  assert config.inputs_device() == '/job:worker/device:CPU:0'
+  assert config.optimizer_device() == '/job:worker/device:CPU:0'
   with tf.Graph().as_default():
     with tf.device(config.variables_device()):
-      variable = tf.Variable(1.0, name='v')
-      local_op = tf.identity(variable)
-  assert variable.device.startswith('/job:ps/task:0')
-  assert local_op.device.startswith('/job:worker/task:1')
+      first = tf.Variable(1.0, name='first')
+      second = tf.Variable(1.0, name='second')
+      local_op = tf.identity(first)
+  # Variables round-robin over the ps tasks; other ops keep their device.
+  assert first.device == '/job:ps/task:0/device:CPU:0'
+  assert second.device == '/job:ps/task:1/device:CPU:0'
+  assert local_op.device == ''
 
 
-def test_single_clone_has_no_scope_and_free_placement():
+def test_gpu_clones_are_named_as_upstream():
   config = model_deploy.DeploymentConfig()
   assert config.clone_scope(0) == ''
-  assert config.clone_device(0) == ''
+  assert config.clone_device(0) == '/device:GPU:0'
   assert config.variables_device() == '/device:CPU:0'
+  assert model_deploy.DeploymentConfig(
+      num_clones=2, num_ps_tasks=1).clone_device(1) == (
+          '/job:worker/device:GPU:1')
 
 
 @pytest.mark.parametrize('kwargs', [

@@ -2,6 +2,7 @@
 
 import importlib
 
+import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
@@ -185,6 +186,24 @@ def test_get_network_fn_as_upstream_calls_it():
     assert tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
   assert logits.shape.as_list() == [2, 7]
   assert end_points['Predictions'].shape.as_list() == [2, 7]
+  # What mobile apps hard-code.
+  assert (end_points['Predictions'].op.name ==
+          'MobilenetV1/Predictions/Reshape_1')
+
+
+def test_predictions_of_networks_with_and_without_a_softmax_end_point():
+  with tf.Graph().as_default():
+    logits = tf.constant([[1.0, 2.0, 3.0]])
+    softmax = tf.nn.softmax(logits, name='InceptionV4/Logits/Predictions')
+    resnet = tf.nn.softmax(logits, name='resnet_v1_50/predictions')
+    assert nets_factory.predictions(
+        logits, {'Logits': logits, 'Predictions': softmax}) is softmax
+    assert nets_factory.predictions(logits, {'predictions': resnet}) is resnet
+    # VGG, AlexNet and OverFeat: upstream has no softmax end point.
+    added = nets_factory.predictions(logits, {'vgg_16/fc8': logits})
+    assert added.op.name == 'Predictions' and added.op.type == 'Softmax'
+    with tf.Session() as sess:
+      np.testing.assert_allclose(sess.run(added), sess.run(softmax))
 
 
 def test_unknown_name_lists_the_valid_ones():

@@ -26,8 +26,6 @@ class TestOverFeat(nets_helpers.FullyConvolutionalChecks):
       'overfeat/fc6': [None, 1, 1, 3072],
       'overfeat/fc7': [None, 1, 1, 4096],
       'overfeat/fc8': [None, 1000],
-      'Logits': [None, 1000],
-      'Predictions': [None, 1000],
   }
   # 263: conv1 64, pool1 32, conv2 28, pool2 14, pool5 7, fc6 (6x6) 2.
   larger_size, larger_map = 263, 2

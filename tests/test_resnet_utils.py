@@ -212,15 +212,16 @@ def test_features_and_logits_layouts(network_fn, block_fn):
     _, (logits, points) = _build_small(network_fn, block_fn, num_classes=5,
                                        spatial_squeeze=False, scope='net')
     assert logits.shape.as_list() == [2, 1, 1, 5]
-    assert points['net/logits'] is points['Logits'] is logits
+    assert points['net/logits'] is logits
     assert 'net/spatial_squeeze' not in points
     assert points['predictions'].shape.as_list() == [2, 1, 1, 5]
   with tf.Graph().as_default():
     _, (logits, points) = _build_small(network_fn, block_fn, num_classes=5,
                                        scope='net')
     assert logits.shape.as_list() == [2, 5]
-    assert points['net/spatial_squeeze'] is points['Logits'] is logits
-    assert points['predictions'] is points['Predictions']
+    assert points['net/spatial_squeeze'] is logits
+    assert points['predictions'].shape.as_list() == [2, 5]
+    assert not {'Predictions', 'Logits'} & set(points)
 
 
 @pytest.mark.parametrize('network_fn, block_fn', _VERSIONS)

@@ -66,13 +66,15 @@ def test_default_call_returns_pooled_features():
   assert not [n for n in names if 'logits' in n]
 
 
-def test_classifier_has_upstream_end_points_and_the_repo_aliases():
+def test_classifier_has_upstreams_end_points_only():
   with tf.Graph().as_default():
     logits, points = _build(resnet_v1.resnet_v1_50, 7,
                             shape=(None, None, None, 3))
   assert logits.shape.as_list() == [None, 7]
-  assert points['Logits'] is logits is points['resnet_v1_50/spatial_squeeze']
-  assert points['Predictions'] is points['predictions']
+  assert points['resnet_v1_50/spatial_squeeze'] is logits
+  assert points['predictions'].op.name == 'resnet_v1_50/predictions/Reshape_1'
+  # Upstream's testEndpointNames: no 'Logits'/'Predictions' aliases.
+  assert not {'Logits', 'Predictions'} & set(points)
   assert points['resnet_v1_50/logits'].shape.as_list() == [None, 1, 1, 7]
   assert points['resnet_v1_50/block4'].shape.as_list() == [None, None, None,
                                                            2048]

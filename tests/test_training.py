@@ -212,10 +212,11 @@ ConfigFlags = collections.namedtuple(
     'ConfigFlags', ['num_ps_tasks', 'task', 'xla', 'mixed_precision'])
 
 
-def test_session_config_is_default_without_flags():
+def test_session_config_without_flags_only_allows_soft_placement():
+  # model_deploy's '/device:GPU:0' clone must run on a machine without GPU.
   config = session_config.session_config_from_flags(
       ConfigFlags(0, 0, xla=False, mixed_precision=False))
-  assert config == tf.ConfigProto()
+  assert config == tf.ConfigProto(allow_soft_placement=True)
 
 
 def test_session_config_xla_turns_on_auto_clustering_on_cpu(monkeypatch):
