@@ -53,6 +53,7 @@ flags.DEFINE_integer('max_number_of_steps', None,
                      'training writes when it ends.')
 common_flags.define_dataset_flags(default_split_name='test')
 common_flags.define_model_flags()
+common_flags.define_quantize_flag()
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 
 common_flags.require_positive('batch_size', 'max_num_batches',

@@ -40,6 +40,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from deployment import checkpoints
+from deployment import quantize
 from deployment.errors import UserError
 
 ACCURACY = 'eval/Accuracy'
@@ -156,8 +157,9 @@ def _restorable_map(checkpoint, eval_graph):
   found = checkpoints.check_variables(
       checkpoint, {name: var.shape.as_list()
                    for name, var in eval_graph.var_map.items()},
-      'evaluate with the flags it was trained with (--model_name, '
-      '--dataset_name, --labels_offset, --moving_average_decay)',
+      quantize.missing_ranges_hint(
+          'evaluate with the flags it was trained with (--model_name, '
+          '--dataset_name, --labels_offset, --moving_average_decay)'),
       skip_missing=(step_name,))
   return {name: eval_graph.var_map[name] for name in found}
 

@@ -165,22 +165,18 @@ def is_range_variable(name):
   return bool(RANGE_VARIABLE_RE.search(name))
 
 
-def missing_ranges_hint(hint, flag='--quantize'):
-  """A `checkpoints.check_variables` hint naming `flag` for range variables.
+def missing_ranges_hint(hint, ranges_hint=None):
+  """A `checkpoints.check_variables` hint with its own line for the ranges.
 
   Args:
-    hint: what to say for any other missing variable.
-    flag: the flag that asked for the quantized graph.
+    hint: what to say for any missing variable but a quantization range.
+    ranges_hint: what to say for a missing range; None: the --quantize one
+      (evaluation, export).
   """
-
-  def hint_for(name):
-    if is_range_variable(name):
-      return ('%s needs a checkpoint trained with --quantize_delay (it has no '
-              'quantization ranges); leave %s out for a float checkpoint' %
-              (flag, flag))
-    return hint
-
-  return hint_for
+  ranges_hint = ranges_hint or (
+      '--quantize needs a checkpoint trained with --quantize_delay (it has '
+      'no quantization ranges); leave --quantize out for a float checkpoint')
+  return lambda name: ranges_hint if is_range_variable(name) else hint
 
 
 # --------------------------------------------------------------------------
@@ -203,12 +199,17 @@ def _parent(context):
   return context.rpartition('/')[0] or context
 
 
-def _reads_variable(tensor):
-  """Whether `tensor` is a variable's value (through reads/identities)."""
+def _variable_op(tensor):
+  """The variable op `tensor` reads (through reads and identities)."""
   op = tensor.op
   while op.type in _READ_TYPES and op.inputs:
     op = op.inputs[0].op
-  return op.type in _VARIABLE_TYPES
+  return op
+
+
+def _reads_variable(tensor):
+  """Whether `tensor` is a variable's value."""
+  return _variable_op(tensor).type in _VARIABLE_TYPES
 
 
 def _reroute(old, new, consumers):
@@ -331,14 +332,20 @@ class _Rewriter(object):
     return scale, recip, offset
 
   def _moving_statistics(self, norm):
-    """The moving mean and variance variables' values of BatchNorm `norm`."""
+    """The values of BatchNorm `norm`'s moving mean and variance, or None.
+
+    They sit beside its beta or gamma variable (the op's own name scope may
+    differ from the variables' one, as in MobileNet v1).
+    """
     if self._variables is None:
       self._variables = {var.op.name: var for var in tf.global_variables()}
-    scope = _variable_name(_context(norm))
-    names = (scope + '/moving_mean', scope + '/moving_variance')
-    if not all(name in self._variables for name in names):
-      return None
-    return tuple(self._variables[name].value() for name in names)
+    for parameter in (norm.inputs[2], norm.inputs[1]):
+      if _reads_variable(parameter):
+        scope = _variable_op(parameter).name.rpartition('/')[0]
+        names = (scope + '/moving_mean', scope + '/moving_variance')
+        if all(name in self._variables for name in names):
+          return tuple(self._variables[name].value() for name in names)
+    return None
 
   # ------------------------------------------------------- fake quantization
 
