@@ -26,8 +26,8 @@ The rewrite, in the default graph (or `input_graph`):
   `freeze_bn_delay` the moving statistics replace the batch ones from that
   global step (contrib's experimental option; no flag, as upstream).
 * FakeQuant. Weights go through `FakeQuantWithMinMaxVars` with the last
-  seen min/max (`<layer>/weights_quant/min`, `.../max`, 8 bits, narrow
-  range); a layer's output (after its Relu/Relu6, else after its bias)
+  seen range (`<layer>/weights_quant/min`, `.../max`, 8 bits, narrow range,
+  symmetric: `min = -max`, as TFLite's int8 kernels need); a layer's output (after its Relu/Relu6, else after its bias)
   through one with exponential-moving-average ranges
   (`<layer>/act_quant/min`, `.../max`, decay 0.999). A residual add before
   the activation gets `conv_quant` on the layer's side and `add_quant` after
@@ -443,8 +443,11 @@ class _Rewriter(object):
     batch_min = tf.minimum(tf.reduce_min(tensor, name='BatchMin'), 0.0)
     batch_max = tf.maximum(tf.reduce_max(tensor, name='BatchMax'), 0.0)
     if not moving_avg:
-      return (low.assign(batch_min, name='AssignMinLast'),
-              high.assign(batch_max, name='AssignMaxLast'))
+      # Weights: symmetric ranges (contrib's `symmetric` option), which
+      # TFLite's int8 kernels require (weight zero point 0); uint8 takes them.
+      bound = tf.maximum(-batch_min, batch_max)
+      return (low.assign(-bound, name='AssignMinLast'),
+              high.assign(bound, name='AssignMaxLast'))
     return (low.assign_sub((low - batch_min) * (1.0 - EMA_DECAY),
                            name='AssignMinEma'),
             high.assign_sub((high - batch_max) * (1.0 - EMA_DECAY),
