@@ -63,7 +63,7 @@ _READ_TYPES = ('Identity', 'ReadVariableOp')
 EMA_DECAY = 0.999
 NUM_BITS = 8
 RANGE_VARIABLE_RE = re.compile(
-    r'/(weights_quant|act_quant|conv_quant|add_quant)/(min|max)$')
+    r'(^|/)(weights_quant|act_quant|conv_quant|add_quant)(_\d+)?/(min|max)$')
 _CLONE_PREFIX_RE = re.compile(r'^clone_\d+/')
 _OTHER_CLONE_RE = re.compile(r'^clone_[1-9]\d*/')
 
@@ -193,10 +193,6 @@ def _context(op):
 
 def _variable_name(context):
   return _CLONE_PREFIX_RE.sub('', context)
-
-
-def _parent(context):
-  return context.rpartition('/')[0] or context
 
 
 def _variable_op(tensor):
@@ -383,7 +379,7 @@ class _Rewriter(object):
 
   def _quantize_bypass(self, context, output, add):
     """A residual add after the layer: conv_quant, add_quant (+ act_quant)."""
-    block = _parent(context)
+    block = _context(add)  # contrib's parent scope of the layer, in effect
     self._insert(context, 'conv_quant', output, [add])
     after = add.outputs[0].consumers()
     if len(after) == 1 and after[0].type in ACTIVATION_TYPES:
