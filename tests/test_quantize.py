@@ -27,18 +27,17 @@ from deployment import pipeline
 from deployment import progress
 from deployment import quantize
 
-MODEL = 'mobilenet_v1_025'
-SIZE = 32
+# The script run: LeNet builds and trains fast (the folding is checked above
+# and in the networks' builds).
+MODEL = 'lenet'
+SIZE = 28
 NUM_CLASSES = 3
-STEPS = 24
-# Where contrib put MobileNet v1's ranges (its op scopes, not its variable
-# scopes: MobilenetV1/MobilenetV1/...).
-CONTRIB_RANGE_NAMES = (
-    'MobilenetV1/MobilenetV1/Conv2d_0/weights_quant/min',
-    'MobilenetV1/MobilenetV1/Conv2d_0/act_quant/max',
-    'MobilenetV1/MobilenetV1/Conv2d_1_depthwise/weights_quant/max',
-    'MobilenetV1/MobilenetV1/Conv2d_13_pointwise/act_quant/min',
-    'MobilenetV1/Logits/Conv2d_1c_1x1/act_quant/max')
+STEPS = 20
+CONTRIB_RANGE_NAMES = ('LeNet/conv1/weights_quant/min',
+                       'LeNet/conv1/act_quant/max',
+                       'LeNet/conv2/weights_quant/max',
+                       'LeNet/fc3/act_quant/min',
+                       'LeNet/fc4/act_quant/max')
 
 
 def _small_net(images, is_training):
@@ -116,3 +115,246 @@ def test_eval_rewrite_folds_moving_statistics_exactly(monkeypatch):
   assert ranges == sorted('%s%s/%s' % (scope, kind, end)
                           for scope, *kinds in layers for kind in kinds
                           for end in ('min', 'max'))
+
+
+# --------------------------------------------------------------------------
+# Networks of the factory under the rewrite (all of them: the benchmark).
+
+# One of each kind: inverted residuals (depthwise, add without activation),
+# residual add before a ReLU, pre-activation (BatchNorm left in float).
+# LeNet (fully connected, no BatchNorm) trains below.
+REPRESENTATIVE_NETWORKS = (('mobilenet_v2_035', 32), ('resnet_v1_50', 32),
+                           ('densenet_bc_mini', 28))
+
+
+@pytest.mark.parametrize('model_name,size', REPRESENTATIVE_NETWORKS)
+def test_network_builds_and_runs_under_both_rewrites(model_name, size,
+                                                     caplog):
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  for is_training in (True, False):
+    with tf.Graph().as_default() as graph:
+      tf.train.get_or_create_global_step()
+      network_fn = quantize.quantized_network_fn(
+          nets_factory.get_network_fn(model_name, 5, is_training=is_training),
+          is_training, quant_delay=0)
+      logits, end_points = network_fn(tf.random.uniform([2, size, size, 3]))
+      fake_quants = [op for op in graph.get_operations()
+                     if op.type == 'FakeQuantWithMinMaxVars']
+      assert fake_quants, model_name
+      assert logits.op.type == 'FakeQuantWithMinMaxVars', logits
+      with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        values = sess.run([logits, end_points['Predictions']])
+      assert all(np.all(np.isfinite(value)) for value in values)
+  float_lines = [r.getMessage() for r in caplog.records
+                 if 'left in float' in r.getMessage()]
+  if model_name == 'densenet_bc_mini':  # BN -> ReLU -> conv: nothing to fold
+    assert len(float_lines) == 2 and 'unfoldable FusedBatchNormV3' in (
+        float_lines[0]), float_lines
+  else:
+    assert not float_lines, float_lines
+
+
+def test_pipeline_reads_quantize_delay_and_quantize_from_the_config():
+  config = lambda **values: type('Config', (), values)  # noqa: E731
+  assert pipeline.quantize_delay_of(config(), True) is None
+  assert pipeline.quantize_delay_of(config(quantize_delay=-1), True) is None
+  assert pipeline.quantize_delay_of(config(quantize_delay=7), True) == 7
+  # train_eval evaluates a quantized training quantized; --quantize asks it.
+  assert pipeline.quantize_delay_of(config(quantize_delay=7), False) == 7
+  assert pipeline.quantize_delay_of(config(quantize=True), False) == 0
+  assert pipeline.quantize_delay_of(config(quantize=True), True) is None
+
+
+# --------------------------------------------------------------------------
+# The scripts: train, resume, evaluate, export, convert.
+
+
+def _train(dataset_dir, train_dir, steps, *extra):
+  return helpers.succeeds(
+      'train_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=' + dataset_dir, '--model_name=' + MODEL,
+      '--train_image_size=%d' % SIZE, '--train_dir=' + train_dir,
+      '--clone_on_cpu=True', '--batch_size=8',
+      '--optimizer=adam', '--learning_rate=0.01', '--quantize_delay=0',
+      '--max_number_of_steps=%d' % steps, '--log_every_n_steps=1',
+      '--save_summaries_secs=0', '--num_readers=1',
+      '--num_preprocessing_threads=1', *extra)
+
+
+def _checkpoint_values(train_dir):
+  reader = tf.train.load_checkpoint(train_dir)
+  return {name: reader.get_tensor(name)
+          for name in reader.get_variable_to_shape_map()}
+
+
+@pytest.fixture(scope='module')
+def qat_run(tmp_path_factory):
+  """A QAT run stopped at STEPS - 1 and resumed to STEPS on 2 clones.
+
+  Returns (dataset_dir, train_dir, first run's log, values at STEPS - 1).
+  """
+  work = tmp_path_factory.mktemp('qat')
+  dataset_dir = str(work / 'quiz')
+  fake_data.write_fake_dataset(
+      dataset_dir, 'quiz', num_classes=NUM_CLASSES,
+      images_per_class={'train': 8, 'validation': 4},
+      image_shape=(SIZE, SIZE, 3))
+  train_dir = str(work / 'train')
+  log = _train(dataset_dir, train_dir, STEPS - 1)
+  before_resume = _checkpoint_values(train_dir)
+  _train(dataset_dir, train_dir, STEPS, '--num_clones=2')
+  return dataset_dir, train_dir, log, before_resume
+
+
+def test_qat_run_learns_with_contrib_ranges_shared_by_the_clones(qat_run):
+  _, train_dir, log, _ = qat_run
+  values = _checkpoint_values(train_dir)  # after the 2-clone resumed step
+  losses = [float(match.group('loss')) for match in
+            map(progress.PROGRESS_LINE_RE.search, log.splitlines()) if match]
+  assert len(losses) == STEPS - 1
+  assert np.mean(losses[-4:]) < 0.7 * np.mean(losses[:2]), losses
+  for name in CONTRIB_RANGE_NAMES:
+    assert name in values, name
+  ranges = [name for name in values if quantize.is_range_variable(name)]
+  assert not [name for name in ranges if name.startswith('clone_')], ranges
+  # The weights' ranges are their last values, symmetric (int8 TFLite).
+  weights_max = values['LeNet/conv1/weights_quant/max']
+  assert 0 < weights_max < 6
+  assert values['LeNet/conv1/weights_quant/min'] == -weights_max
+  meta = tf.train.import_meta_graph(
+      tf.train.latest_checkpoint(train_dir) + '.meta', clear_devices=True)
+  del meta
+  op_types = {op.type for op in tf.get_default_graph().get_operations()}
+  tf.reset_default_graph()
+  assert 'FakeQuantWithMinMaxVars' in op_types
+
+
+def test_resumed_run_restores_and_keeps_updating_the_ranges(qat_run):
+  _, train_dir, _, before = qat_run
+  after = _checkpoint_values(train_dir)
+  # Activation ranges start at [-6 or 0, 6] and move slowly (EMA 0.999):
+  # the most moved one shows whether the resumed run started from it.
+  moved = max((name for name in before if quantize.is_range_variable(name)
+               and 'weights_quant' not in name and name.endswith('max')),
+              key=lambda name: abs(6.0 - before[name]))
+  assert abs(6.0 - before[moved]) > 0.02, (moved, before[moved])
+  assert abs(after[moved] - before[moved]) < abs(6.0 - before[moved]) / 4
+  assert after[moved] != before[moved]
+  assert after['global_step'] == STEPS
+
+
+def _eval_probabilities(dataset_dir, train_dir):
+  """(preprocessed validation images, probabilities) of --quantize's graph."""
+  descriptor = dataset_factory.get_dataset('quiz', 'validation', dataset_dir)
+  parts = pipeline.build_pipeline(descriptor, MODEL, is_training=False,
+                                  image_size=SIZE, quantize_delay=0)
+  with tf.Graph().as_default():
+    dataset = input_pipeline.make_dataset(
+        descriptor, parts.preprocess_fn, batch_size=descriptor.num_samples,
+        is_training=False, image_size=SIZE)
+    images, _ = tf.data.make_one_shot_iterator(dataset).get_next()
+    _, end_points = parts.network_fn(images)
+    saver = tf.train.Saver(evaluation.variables_to_restore(
+        None, tf.train.get_or_create_global_step()))
+    with tf.Session() as sess:
+      saver.restore(sess, tf.train.latest_checkpoint(train_dir))
+      return sess.run([images, end_points['Predictions']])
+
+
+def _frozen_probabilities(path, output_node, images):
+  graph_def = inference.read_graph_def(path)
+  with tf.Graph().as_default():
+    tf.import_graph_def(graph_def, name='')
+    with tf.Session() as sess:
+      return sess.run(output_node + ':0', {'input:0': images})
+
+
+def _int8_tflite_probabilities(path, output_node, images):
+  """Converts the frozen QAT graph to an int8 .tflite and runs it."""
+  converter = tf.lite.TFLiteConverter.from_frozen_graph(
+      path, input_arrays=['input'], output_arrays=[output_node],
+      input_shapes={'input': [1, SIZE, SIZE, 3]})
+  converter.inference_type = tf.int8
+  converter.quantized_input_stats = {'input': (0.0, 127.0)}  # [-1, 1] images
+  interpreter = tf.lite.Interpreter(model_content=converter.convert())
+  interpreter.allocate_tensors()
+  tensor_types = {d['dtype'] for d in interpreter.get_tensor_details()}
+  source, = interpreter.get_input_details()
+  target, = interpreter.get_output_details()
+  probabilities = []
+  for image in images:
+    quantized = np.clip(np.round(image * 127.0), -128, 127).astype(np.int8)
+    interpreter.set_tensor(source['index'], quantized[None])
+    interpreter.invoke()
+    scale, zero_point = target['quantization']
+    probabilities.append(
+        (interpreter.get_tensor(target['index'])[0].astype(np.float32) -
+         zero_point) * scale)
+  return tensor_types, np.array(probabilities)
+
+
+def test_quantize_eval_export_and_int8_tflite_of_the_qat_run(qat_run,
+                                                             tmp_path):
+  dataset_dir, train_dir, _, _ = qat_run
+  output = helpers.succeeds(
+      'eval_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=' + dataset_dir, '--dataset_split_name=validation',
+      '--model_name=' + MODEL, '--eval_image_size=%d' % SIZE, '--quantize',
+      '--checkpoint_path=' + train_dir, '--eval_dir=' + str(tmp_path / 'e'))
+  assert helpers.ACCURACY_LINE.search(output), output[-2000:]
+  frozen = str(tmp_path / 'qat_freeze.pb')
+  output = helpers.succeeds(
+      'export_inference_graph.py', '--dataset_name=quiz',
+      '--dataset_dir=' + dataset_dir, '--model_name=' + MODEL,
+      '--image_size=%d' % SIZE, '--quantize', '--checkpoint_path=' +
+      train_dir, '--output_file=' + frozen)
+  info = inference.read_info(inference.read_graph_def(frozen), frozen)
+  assert info['quantize'] is True
+  node_ops = {node.op for node in inference.read_graph_def(frozen).node}
+  assert 'FakeQuantWithMinMaxVars' in node_ops
+  images, expected = _eval_probabilities(dataset_dir, train_dir)
+  exported = _frozen_probabilities(frozen, info['output_node'], images)
+  np.testing.assert_allclose(exported, expected, atol=1e-5)
+  tensor_types, tflite = _int8_tflite_probabilities(
+      frozen, info['output_node'], images)
+  assert tensor_types <= {np.int8, np.int32}, tensor_types
+  assert np.abs(tflite - expected).max() < 0.15, (tflite, expected)
+
+
+def test_quantize_on_a_float_checkpoint_is_one_line(deployment_dataset_dir,
+                                                    tmp_path):
+  train_dir = str(tmp_path / 'float')
+  helpers.write_checkpoint(train_dir, 'lenet')
+  common = ('--dataset_name=quiz', '--dataset_dir=' + deployment_dataset_dir,
+            '--model_name=lenet', '--checkpoint_path=' + train_dir,
+            '--quantize')
+  for script, extra in (
+      ('eval_image_classifier.py', ('--dataset_split_name=validation',
+                                    '--eval_dir=' + str(tmp_path / 'e'))),
+      ('export_inference_graph.py', ('--output_file=' + str(tmp_path / 'f'),))):
+    line = helpers.error_line(helpers.run_script(script, *common, *extra))
+    assert '--quantize needs a checkpoint trained with --quantize_delay' in (
+        line), line
+    assert 'act_quant' in line or 'weights_quant' in line, line
+
+
+def test_quantize_delay_resuming_a_float_train_dir_is_one_line(
+    deployment_dataset_dir, tmp_path):
+  train_dir = str(tmp_path / 'float')
+  helpers.write_checkpoint(train_dir, 'lenet')
+  result = helpers.run_script(
+      'train_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=' + deployment_dataset_dir, '--model_name=lenet',
+      '--train_dir=' + train_dir, '--clone_on_cpu=True',
+      '--max_number_of_steps=5', '--quantize_delay=0')
+  line = helpers.error_line(result)
+  assert line.startswith('ERROR: ') and '--quantize_delay' in line, line
+  assert '--checkpoint_path=' + train_dir in line, line
+
+
+@pytest.mark.parametrize('script', ['train_image_classifier.py',
+                                    'train_eval_image_classifier.py'])
+def test_quantize_delay_below_minus_one_is_refused(script):
+  line = helpers.error_line(helpers.run_script(script, '--quantize_delay=-2'))
+  assert '--quantize_delay=-2: must be at least -1' in line, line
