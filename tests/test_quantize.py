@@ -222,12 +222,11 @@ def test_qat_run_learns_with_contrib_ranges_shared_by_the_clones(qat_run):
   weights_max = values['LeNet/conv1/weights_quant/max']
   assert 0 < weights_max < 6
   assert values['LeNet/conv1/weights_quant/min'] == -weights_max
-  meta = tf.train.import_meta_graph(
-      tf.train.latest_checkpoint(train_dir) + '.meta', clear_devices=True)
-  del meta
-  op_types = {op.type for op in tf.get_default_graph().get_operations()}
-  tf.reset_default_graph()
-  assert 'FakeQuantWithMinMaxVars' in op_types
+  with tf.Graph().as_default() as graph:
+    tf.train.import_meta_graph(
+        tf.train.latest_checkpoint(train_dir) + '.meta', clear_devices=True)
+  assert 'FakeQuantWithMinMaxVars' in {op.type
+                                       for op in graph.get_operations()}
 
 
 def test_resumed_run_restores_and_keeps_updating_the_ranges(qat_run):
