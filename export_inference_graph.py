@@ -25,6 +25,10 @@ A network trained with --moving_average_decay (the main job) is exported
 with the same flag, so the graph holds the averaged weights it was
 evaluated with.
 
+A network trained with --quantize_delay (quantization-aware training) is
+exported with --quantize: the graph holds its folded BatchNorms and FakeQuant
+ops with the trained ranges, ready for an int8 TFLite conversion.
+
 A video network (i3d, s3dg) takes clips: --is_video_model --num_frames=N
 makes the placeholder [batch_size, N, image_size, image_size, channels] and
 records N in `inference_info`; its SavedModel sees each image as a still
