@@ -96,6 +96,14 @@ def test_training_rewrite_before_its_delay_computes_the_float_network():
   assert np.abs(quantized - float_logits).max() > 1e-3
 
 
+def test_after_freeze_bn_delay_training_uses_the_moving_statistics():
+  moving, _ = _small_net_outputs(False)
+  frozen, _ = _small_net_outputs(
+      True, lambda: quantize.create_training_graph(quant_delay=5,
+                                                   freeze_bn_delay=0))
+  np.testing.assert_allclose(frozen, moving, atol=1e-5)
+
+
 def test_eval_rewrite_folds_moving_statistics_exactly(monkeypatch):
   # 16 bits: what remains is the folding, which must be exact.
   monkeypatch.setattr(quantize, 'NUM_BITS', 16)
