@@ -153,6 +153,15 @@ def define_master_timeout_flag():
                        'before stopping with an error.')
 
 
+def define_quantize_flag():
+  """Defines --quantize (eval and export of quantization-aware training)."""
+  flags.DEFINE_bool('quantize', False,
+                    'Build the 8-bit fake-quantized graph (BatchNorm folded, '
+                    'FakeQuant ops; tf.contrib.quantize\'s eval graph) that '
+                    'a checkpoint trained with --quantize_delay needs to be '
+                    'evaluated or exported as it was trained.')
+
+
 def require_flag(flags_obj, name, hint):
   """Raises UserError when flag `name` is empty; `hint` says what to pass."""
   if not getattr(flags_obj, name):

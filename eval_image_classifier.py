@@ -55,6 +55,7 @@ flags.DEFINE_integer('max_number_of_steps', None,
 common_flags.define_master_timeout_flag()
 common_flags.define_dataset_flags(default_split_name='test')
 common_flags.define_model_flags()
+common_flags.define_quantize_flag()
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 common_flags.require_non_empty('eval_dir', 'checkpoint_path')
 

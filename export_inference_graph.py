@@ -28,6 +28,10 @@ A network trained with --moving_average_decay (the main job) is exported
 with the same flag, so the graph holds the averaged weights it was
 evaluated with.
 
+A network trained with --quantize_delay (quantization-aware training) is
+exported with --quantize: the graph holds its folded BatchNorms and FakeQuant
+ops with the trained ranges, ready for an int8 TFLite conversion.
+
 A video network (i3d, s3dg) takes clips: --is_video_model --num_frames=N
 makes the placeholder [batch_size, N, image_size, image_size, channels] and
 records N in `inference_info`; its SavedModel sees each image as a still
@@ -52,6 +56,7 @@ common_flags.define_dataset_name_flags(
     'Directory of the converted dataset: its labels.txt names the classes. '
     'Optional for registered datasets.')
 common_flags.define_moving_average_flag(common_flags.EXPORT_AVERAGES_NOTE)
+common_flags.define_quantize_flag()
 flags.adopt_module_key_flags(common_flags)  # --help lists them too
 flags.DEFINE_boolean('is_training', False,
                      'Whether to save out a training-focused version of the '
@@ -101,7 +106,7 @@ def main(_):
       labels_offset=FLAGS.labels_offset, image_size=FLAGS.image_size,
       batch_size=FLAGS.batch_size, is_training=FLAGS.is_training,
       use_grayscale=FLAGS.use_grayscale, num_frames=_video_num_frames(),
-      preprocessing_name=FLAGS.preprocessing_name)
+      preprocessing_name=FLAGS.preprocessing_name, quantize=FLAGS.quantize)
   graph_def, info = inference.export_graph_def(spec)
   if FLAGS.checkpoint_path:
     graph_def = inference.freeze_graph_def(

@@ -183,6 +183,13 @@ def _define_input_and_model_flags(default_split_name):
                     'native bfloat16 (AVX512-BF16 or AMX): bfloat16, which '
                     'pays off on large images, not on tiny ones. Other CPUs: '
                     'no effect.')
+  flags.DEFINE_integer('quantize_delay', -1,
+                       'Quantization-aware training: from this global step '
+                       'on, the forward pass uses 8-bit fake-quantized '
+                       'weights and activations (BatchNorm folded into its '
+                       'layer, as tf.contrib.quantize did); -1: off. Evaluate '
+                       'and export the checkpoints with --quantize.')
+  common_flags.require_at_least(-1, 'quantize_delay')
   flags.DEFINE_integer('max_number_of_steps', None,
                        'The maximum number of training steps; None trains '
                        'until stopped.')

@@ -41,6 +41,7 @@ import tf_slim as slim
 
 from deployment import checkpoints
 from deployment import pipeline as pipeline_lib
+from deployment import quantize
 from deployment.errors import tensorflow_reason
 from deployment.errors import UserError
 
@@ -160,8 +161,9 @@ def _restorable_map(checkpoint, eval_graph):
   found = checkpoints.check_variables(
       checkpoint, {name: var.shape.as_list()
                    for name, var in eval_graph.var_map.items()},
-      'evaluate with the flags it was trained with (--model_name, '
-      '--dataset_name, --labels_offset, --moving_average_decay)',
+      quantize.missing_ranges_hint(
+          'evaluate with the flags it was trained with (--model_name, '
+          '--dataset_name, --labels_offset, --moving_average_decay)'),
       skip_missing=(step_name,))
   return {name: eval_graph.var_map[name] for name in found}
 

@@ -41,6 +41,7 @@ from deployment import checkpoints
 from deployment import image_limits
 from deployment import output_files
 from deployment import pipeline
+from deployment import quantize
 from deployment.errors import UserError
 from nets import i3d_utils
 from nets import nets_factory
@@ -70,6 +71,7 @@ ExportSpec = collections.namedtuple('ExportSpec', [
     'labels_to_names',  # {dataset label: name} or None
     'num_frames',       # frames per clip of a video network; None: images
     'preprocessing_name',  # None = the network's registered preprocessing
+    'quantize',         # the graph quantization-aware training evaluates
 ])
 
 Prediction = collections.namedtuple('Prediction', ['class_id', 'label',
@@ -95,13 +97,13 @@ class ModelError(UserError):
 def make_spec(model_name, num_classes, image_size=None, batch_size=None,
               is_training=False, channels=3, use_grayscale=False,
               labels_offset=0, labels_to_names=None, num_frames=None,
-              preprocessing_name=None):
+              preprocessing_name=None, quantize=False):
   """Returns an `ExportSpec`; `channels` is forced to 1 by `use_grayscale`."""
   return ExportSpec(model_name, num_classes, image_size or None,
                     batch_size or None, is_training,
                     1 if use_grayscale else channels, use_grayscale,
                     labels_offset, labels_to_names, num_frames,
-                    preprocessing_name or None)
+                    preprocessing_name or None, bool(quantize))
 
 
 def spec_from_dataset(model_name, dataset_name, dataset_dir=None,
@@ -185,7 +187,8 @@ def _network_and_preprocessing(spec):
       preprocessing_name=spec.preprocessing_name,
       use_grayscale=spec.use_grayscale, num_frames=spec.num_frames,
       video_flags='--is_video_model --num_frames=N',
-      preprocess_for_training=False)
+      preprocess_for_training=False,
+      quantize_delay=0 if spec.quantize else None)
   image_size = spec.image_size or network_fn.default_image_size
   return network_fn, preprocess_fn, image_size
 
@@ -214,6 +217,7 @@ def _info(spec, image_size, output_node):
       'output_node': output_node,
       'encoded_input_node': ENCODED_INPUT_NODE,
       'preprocessed_node': PREPROCESSED_NODE,
+      'quantize': spec.quantize,
       'labels': ({str(k): v for k, v in labels.items()} if labels else None),
   }
 
@@ -326,8 +330,9 @@ def _checkpoint_values(checkpoint_path, graph_def, moving_averages):
   checkpoints.check_variables(
       checkpoint_path,
       {names[name]: shape for name, shape in names_to_shapes.items()},
-      'check --model_name and --dataset_name/--labels_offset (the class '
-      'count) against the training run')
+      quantize.missing_ranges_hint(
+          'check --model_name and --dataset_name/--labels_offset (the class '
+          'count) against the training run'))
   reader = tf.train.load_checkpoint(checkpoint_path)
   return {name: reader.get_tensor(names[name]) for name in names_to_shapes}
 

@@ -148,7 +148,8 @@ def network_and_preprocessing(model_name, num_classes, is_training,
                               use_grayscale=False, num_frames=None,
                               video_flags='--num_frames=N',
                               preprocess_for_training=None,
-                              image_size_flag='--image_size'):
+                              image_size_flag='--image_size',
+                              quantize_delay=None):
   """`(network_fn, preprocess_fn)` of a registered network.
 
   Args:
@@ -164,6 +165,9 @@ def network_and_preprocessing(model_name, num_classes, is_training,
     preprocess_for_training: None: as `is_training`.
     image_size_flag: the flag that sets the image size, named when the
       network is built on images smaller than it takes.
+    quantize_delay: None: a float network; else the network is rewritten for
+      8-bit quantization (`deployment.quantize`): in training fake-quantized
+      from this global step on, in evaluation as training quantized it.
 
   Raises:
     UserError: an unknown network or preprocessing, or a clip length missing
@@ -179,6 +183,10 @@ def network_and_preprocessing(model_name, num_classes, is_training,
     raise UserError('--model_name: %s' % one_line(error)) from error
   network_fn = _refusing_too_small_images(network_fn, model_name,
                                           image_size_flag)
+  if quantize_delay is not None:
+    from deployment import quantize  # pylint: disable=g-import-not-at-top
+    network_fn = quantize.quantized_network_fn(network_fn, is_training,
+                                               quant_delay=quantize_delay)
   check_num_frames(model_name, num_frames, video_flags)
   if preprocess_for_training is None:
     preprocess_for_training = is_training
@@ -194,7 +202,8 @@ def network_and_preprocessing(model_name, num_classes, is_training,
 
 def build_pipeline(dataset, model_name, is_training, image_size=None,
                    weight_decay=0.0, labels_offset=0, preprocessing_name=None,
-                   use_grayscale=False, num_frames=None, network_kwargs=None):
+                   use_grayscale=False, num_frames=None, network_kwargs=None,
+                   quantize_delay=None):
   """The network and preprocessing for `dataset`'s classes, as a `Pipeline`.
 
   Args:
@@ -209,6 +218,8 @@ def build_pipeline(dataset, model_name, is_training, image_size=None,
     num_frames: clip length of a video network; None for an image network.
     network_kwargs: None, or arguments every call of the network function
       gets (nets/mobilenet_v1_train.py: {'depth_multiplier': 0.5}).
+    quantize_delay: None, or quantize the network (see
+      `network_and_preprocessing`).
 
   Raises:
     UserError: see `network_and_preprocessing`; or a labels_offset that
@@ -221,7 +232,8 @@ def build_pipeline(dataset, model_name, is_training, image_size=None,
   network_fn, preprocess_fn = network_and_preprocessing(
       model_name, num_classes, is_training, preprocessing_name, weight_decay,
       use_grayscale, num_frames, image_size_flag=(
-          '--train_image_size' if is_training else '--eval_image_size'))
+          '--train_image_size' if is_training else '--eval_image_size'),
+      quantize_delay=quantize_delay)
   if num_frames:  # slim has no video dataset: still clips of the images
     network_fn = _on_still_clips(network_fn, num_frames)
   if network_kwargs:
@@ -240,8 +252,9 @@ def pipeline_from_config(config, is_training, image_size=None,
   Args:
     config: an object with `dataset_name`, `dataset_split_name`,
       `dataset_dir`, `model_name`, `labels_offset`, `preprocessing_name`,
-      `use_grayscale` and optionally `num_frames` (absent: images) and
-      `network_kwargs` (absent: none).
+      `use_grayscale` and optionally `num_frames` (absent: images),
+      `network_kwargs` (absent: none), `quantize_delay` (training, -1 or
+      absent: float) and `quantize` (evaluation; absent: False).
     is_training, image_size, weight_decay: as `build_pipeline`.
   """
   return build_pipeline(
@@ -252,7 +265,22 @@ def pipeline_from_config(config, is_training, image_size=None,
       preprocessing_name=config.preprocessing_name,
       use_grayscale=config.use_grayscale,
       num_frames=getattr(config, 'num_frames', None),
-      network_kwargs=getattr(config, 'network_kwargs', None))
+      network_kwargs=getattr(config, 'network_kwargs', None),
+      quantize_delay=quantize_delay_of(config, is_training))
+
+
+def quantize_delay_of(config, is_training):
+  """The `quantize_delay` argument a run's config asks for, or None.
+
+  Training quantizes with --quantize_delay >= 0; evaluation with --quantize,
+  or (train_eval) when the training it evaluates quantizes.
+  """
+  delay = getattr(config, 'quantize_delay', -1)
+  if delay is not None and delay >= 0:
+    return delay
+  if not is_training and getattr(config, 'quantize', False):
+    return 0
+  return None
 
 
 def make_iterator(pipeline, is_training, batch_size, num_readers=4,

@@ -37,6 +37,7 @@ from deployment import model_deploy
 from deployment import optimization
 from deployment import pipeline as pipeline_lib
 from deployment import progress
+from deployment import quantize
 from deployment import session_config
 from deployment import training_errors
 
@@ -422,7 +423,12 @@ def check_resumable(train_dir, model_name):
   checkpoints.check_variables(
       latest, {var.op.name: var.get_shape().as_list()
                for var in tf.global_variables()},
-      '--train_dir=%s holds the training of another model, class count or '
-      'optimizer than this one (--model_name=%s); pass another --train_dir '
-      'to start afresh, or the flags it was trained with to resume' %
-      (train_dir, model_name))
+      quantize.missing_ranges_hint(
+          '--train_dir=%s holds the training of another model, class count '
+          'or optimizer than this one (--model_name=%s); pass another '
+          '--train_dir to start afresh, or the flags it was trained with to '
+          'resume' % (train_dir, model_name),
+          ranges_hint='--quantize_delay: --train_dir=%s holds a float '
+          'training (no quantization ranges); to quantize it, fine-tune from '
+          'it with --checkpoint_path=%s and a new --train_dir' %
+          (train_dir, train_dir)))
