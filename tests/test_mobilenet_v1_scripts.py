@@ -1,7 +1,6 @@
 """nets/mobilenet_v1_train.py and nets/mobilenet_v1_eval.py: upstream's
 command lines on the project's training and evaluation, at a tiny size."""
 
-import importlib.util
 import os
 import re
 import types
@@ -107,9 +106,6 @@ def test_num_classes_may_leave_out_class_zero_only():
       mobilenet_v1_flags.labels_offset(dataset, wrong)
 
 
-@pytest.mark.skipif(importlib.util.find_spec('deployment.quantize') is None,
-                    reason='needs deployment/quantize.py (quantization-aware '
-                    'training), on another branch')
 def test_quantized_fine_tuning_and_evaluation(deployment_dataset_dir,
                                               float_checkpoint_dir, tmp_path):
   source, _ = float_checkpoint_dir
