@@ -32,7 +32,8 @@ _DEFAULTS = serving.DEFAULT_LIMITS
 
 flags = tf.app.flags
 flags.DEFINE_string('model_file', '',
-                    'Frozen graph (.pb) or SavedModel directory.')
+                    'Frozen graph (.pb), .tflite (LiteRT), .onnx '
+                    '(onnxruntime) or SavedModel directory.')
 flags.DEFINE_alias('model_name', 'model_file')  # the tutorial's flag name
 flags.DEFINE_string('label_file', '',
                     'Labels ("id:name" lines); default <model>.label, then '
@@ -93,7 +94,8 @@ def _memory_line(limits):
 
 def main(_):
   common_flags.require_flag(FLAGS, 'model_file',
-                            'a frozen .pb (freeze_graph.py) or a SavedModel')
+                            'a frozen .pb (freeze_graph.py), a .tflite, an '
+                            '.onnx or a SavedModel')
   limits = limits_from_flags()
   classifier = inference.Classifier(FLAGS.model_file, FLAGS.label_file or None)
   serving.check_model_answers(classifier, FLAGS.model_file)
