@@ -143,7 +143,7 @@ def _write_runtime_model(frozen, info):
   if FLAGS.output_format == 'tflite':
     data = model_conversion.tflite_model(
         frozen, info, FLAGS.tflite_quantization, _calibration(info),
-        batch_size=FLAGS.batch_size or 1)
+        batch_size=FLAGS.batch_size)
     what = 'LiteRT (%s)' % FLAGS.tflite_quantization
   else:
     data = model_conversion.onnx_model(frozen, info)

@@ -139,7 +139,7 @@ def _unsupported(error, info, converter_name):
 
 
 def tflite_model(frozen, info, quantization='float32', calibration=None,
-                 batch_size=1):
+                 batch_size=None):
   """The `.tflite` bytes of a frozen export, `info` in its metadata.
 
   Args:
@@ -147,7 +147,8 @@ def tflite_model(frozen, info, quantization='float32', calibration=None,
     info: its `inference_info` dict.
     quantization: one of `QUANTIZATIONS`.
     calibration: a `CalibrationSet`; needed for int8.
-    batch_size: the input's batch dimension (the interpreter resizes it).
+    batch_size: a fixed batch dimension; None keeps it dynamic, so the
+      interpreter can resize it (a fixed one bakes into the output reshape).
   """
   from deployment import runtime_tflite  # pylint: disable=g-import-not-at-top
   if quantization not in QUANTIZATIONS:
@@ -163,7 +164,8 @@ def tflite_model(frozen, info, quantization='float32', calibration=None,
   with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
     tf.import_graph_def(graph_def, name='')
     images = graph.get_tensor_by_name(info['input_node'] + ':0')
-    images.set_shape([batch_size] + images.shape.as_list()[1:])
+    if batch_size:
+      images.set_shape([batch_size] + images.shape.as_list()[1:])
     output = graph.get_tensor_by_name(info['output_node'] + ':0')
     converter = tf.lite.TFLiteConverter.from_session(session, [images],
                                                      [output])

@@ -91,7 +91,7 @@ def _spec(dataset):
         (FLAGS.num_classes, dataset.num_classes, FLAGS.dataset_name))
   return inference.make_spec(
       FLAGS.model_name, FLAGS.num_classes, image_size=FLAGS.image_size,
-      batch_size=1, channels=dataset.channels, labels_offset=labels_offset,
+      channels=dataset.channels, labels_offset=labels_offset,
       labels_to_names=dataset.labels_to_names)
 
 
