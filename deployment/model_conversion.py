@@ -81,6 +81,21 @@ class CalibrationSet(object):
     return float(lowest), float(highest)
 
 
+class ArrayCalibration(object):
+  """Calibration from images already in memory (benchmarks, tests): the
+  same interface as `CalibrationSet`."""
+
+  def __init__(self, images):
+    self._images = np.asarray(images, np.float32)
+
+  def __call__(self):
+    for image in self._images:
+      yield [image[None]]
+
+  def input_range(self):
+    return float(self._images.min()), float(self._images.max())
+
+
 def _symmetric_weight_ranges(graph_def):
   """Weight FakeQuants (narrow_range) with ranges symmetric around 0.
 

@@ -229,20 +229,6 @@ def _fake_quant_graph(rng):
           sess, graph.as_graph_def(), ['Predictions'])
 
 
-class _ArrayCalibration(object):
-  """A CalibrationSet stand-in over given images (no dataset needed)."""
-
-  def __init__(self, images):
-    self._images = images
-
-  def __call__(self):
-    for image in self._images:
-      yield [image[None]]
-
-  def input_range(self):
-    return float(self._images.min()), float(self._images.max())
-
-
 def test_quantization_aware_graph_becomes_fully_int8(tmp_path):
   rng = np.random.RandomState(0)
   frozen = _fake_quant_graph(rng)
@@ -251,7 +237,7 @@ def test_quantization_aware_graph_becomes_fully_int8(tmp_path):
           'output_node': 'Predictions', 'image_size': 8, 'channels': 1}
   images = rng.uniform(-1, 1, (100, 8, 8, 1)).astype(np.float32)
   data = model_conversion.tflite_model(frozen, info, 'int8',
-                                       _ArrayCalibration(images[:20]))
+                                       model_conversion.ArrayCalibration(images[:20]))
   path = str(tmp_path / 'qat.tflite')
   model_conversion.write_model(data, path)
   runner = runtime_tflite.TFLiteRunner(path)
