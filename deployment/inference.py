@@ -243,12 +243,15 @@ def expected_input_shape(info):
 def check_input_shape(path, model_shape, info):
   """One line when a model's input is not the image its info describes."""
   expected = expected_input_shape(info)
-  if list(model_shape)[1:] != expected:
+  # numpy ints (LiteRT) and names of free dimensions (ONNX), as printed.
+  model_shape = [d if d is None or isinstance(d, str) else int(d)
+                 for d in model_shape]
+  if model_shape[1:] != expected:
     raise UserError(
         '%s takes input of shape %s but its inference_info describes %s '
         '(%s at %d px, %d channel(s)); export it again with '
         'export_inference_graph.py' % (
-            path, list(model_shape), ['batch'] + expected,
+            path, model_shape, ['batch'] + expected,
             info['model_name'], info['image_size'], info['channels']))
 
 

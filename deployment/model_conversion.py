@@ -105,10 +105,17 @@ def _symmetric_weight_ranges(graph_def):
   representable.
   """
   nodes = {node.name: node for node in graph_def.node}
+
+  def constant(name):  # through the Identity a frozen variable read leaves
+    node = nodes.get(name.split(':')[0].lstrip('^'))
+    while node is not None and node.op == 'Identity':
+      node = nodes.get(node.input[0].split(':')[0])
+    return node
+
   for node in graph_def.node:
     if node.op not in _FAKE_QUANT_OPS or not node.attr['narrow_range'].b:
       continue
-    ends = [nodes.get(name.split(':')[0]) for name in node.input[1:3]]
+    ends = [constant(name) for name in node.input[1:3]]
     if not all(end is not None and end.op == 'Const' for end in ends):
       continue
     low, high = (tf.make_ndarray(end.attr['value'].tensor) for end in ends)
@@ -140,12 +147,13 @@ def _configure(converter, quantization, calibration, quantization_aware):
     converter.inference_output_type = tf.int8
 
 
-def _unsupported(error, info, converter_name):
-  """The one-line error of a conversion that failed, naming ops and network."""
-  text = one_line(error)
-  ops = sorted(set(re.findall(r"'tf\.(\w+)' op", text)) |
-               set(re.findall(r"Tensorflow op \[[^\]]*: (\w+)\]", text)) |
-               set(re.findall(r"Unsupported ops: Counter\(\{'(\w+)'", text)))
+def _unsupported(converter_name, info, error=None, ops=()):
+  """The one-line error of a conversion that failed, naming the ops (found
+  in `error`'s text when not given) and the network."""
+  text = one_line(error) if error is not None else ''
+  ops = sorted(set(ops) |
+               set(re.findall(r"'tf\.(\w+)' op", text)) |
+               set(re.findall(r"Tensorflow op \[[^\]]*: (\w+)\]", text)))
   what = ('op(s) %s' % ', '.join(ops)) if ops else 'the graph (%s)' % (
       text[:300])
   return UserError('%s cannot convert %s of network %s; export it as a '
@@ -188,7 +196,7 @@ def tflite_model(frozen, info, quantization='float32', calibration=None,
     try:
       data = converter.convert()
     except Exception as error:  # ConverterError and friends, one line each
-      raise _unsupported(error, info, 'the LiteRT converter') from error
+      raise _unsupported('the LiteRT converter', info, error) from error
   return runtime_tflite.with_info(
       data, dict(info, format='tflite', quantization=quantization,
                  quantization_aware=quantization_aware))
@@ -196,6 +204,7 @@ def tflite_model(frozen, info, quantization='float32', calibration=None,
 
 def onnx_model(frozen, info, opset=ONNX_OPSET):
   """The `.onnx` bytes of a frozen export (tf2onnx), `info` in its metadata."""
+  import onnx  # pylint: disable=g-import-not-at-top
   import tf2onnx  # pylint: disable=g-import-not-at-top
   from deployment import runtime_onnx  # pylint: disable=g-import-not-at-top
   graph_def = network_graph_def(frozen, info)
@@ -204,7 +213,13 @@ def onnx_model(frozen, info, opset=ONNX_OPSET):
         graph_def, input_names=[info['input_node'] + ':0'],
         output_names=[info['output_node'] + ':0'], opset=opset)
   except Exception as error:  # tf2onnx raises plain exceptions
-    raise _unsupported(error, info, 'tf2onnx') from error
+    raise _unsupported('tf2onnx', info, error) from error
+  # tf2onnx only logs an op it cannot convert and leaves the TensorFlow op in
+  # the graph, which no ONNX runtime runs.
+  unknown = sorted({node.op_type for node in model_proto.graph.node
+                    if not onnx.defs.has(node.op_type, node.domain)})
+  if unknown:
+    raise _unsupported('tf2onnx', info, ops=unknown)
   return runtime_onnx.with_info(
       model_proto, dict(info, format='onnx', quantization='float32',
                         onnx_opset=opset))

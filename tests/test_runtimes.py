@@ -109,13 +109,13 @@ def test_label_image_and_eval_run_tflite_and_onnx(lenet,
   top1 = helpers.eval_graph_predictions(deployment_dataset_dir,
                                         lenet['train_dir'], 'lenet')
   accuracy = np.mean(np.array(top1) == [label for _, label in examples])
-  result = helpers.succeeds(
+  output = helpers.succeeds(
       'eval_image_classifier.py', '--model_file=' + lenet['onnx'],
       '--dataset_name=quiz', '--dataset_dir=' + deployment_dataset_dir,
       '--dataset_split_name=validation', '--batch_size=4')
-  assert helpers.ACCURACY_LINE.findall(result.stdout) == [
+  assert helpers.ACCURACY_LINE.findall(output) == [
       '%.9g' % np.float32(accuracy)]
-  assert re.search(r'^eval/Recall_5\[1\]$', result.stdout, re.M)
+  assert re.search(r'^eval/Recall_5\[1\]$', output, re.M)
 
 
 @pytest.mark.parametrize('output_format', ['tflite', 'onnx'])
@@ -207,21 +207,24 @@ def test_int8_keeps_top1_on_real_fashion_mnist(tmp_path):
 
 
 def _fake_quant_graph(rng):
-  """A conv + fully connected net as contrib's rewrite leaves it: FakeQuant
-  on asymmetric weight ranges (narrow_range) and on activations."""
+  """A conv + fully connected net as contrib's frozen eval graph holds it:
+  FakeQuant on weights with asymmetric (min, max) ranges from frozen range
+  variables (narrow_range), and on activations."""
+
+  def weight_quant(values):
+    low = tf.identity(tf.constant(values.min()))  # a frozen variable read
+    return tf.quantization.fake_quant_with_min_max_vars(
+        tf.constant(values), low, tf.constant(values.max()),
+        narrow_range=True)
+
   with tf.Graph().as_default() as graph:
     images = tf.placeholder(tf.float32, [None, 8, 8, 1], name='input')
-    weights = tf.constant(rng.normal(size=(3, 3, 1, 4)).astype(np.float32))
-    quantized = tf.quantization.fake_quant_with_min_max_vars(
-        weights, tf.reduce_min(weights), tf.reduce_max(weights),
-        narrow_range=True)
-    net = tf.nn.relu(tf.nn.conv2d(images, quantized, 1, 'SAME') + 0.1)
+    weights = rng.normal(size=(3, 3, 1, 4)).astype(np.float32) + 0.3
+    net = tf.nn.relu(tf.nn.conv2d(images, weight_quant(weights), 1, 'SAME') +
+                     0.1)
     net = tf.quantization.fake_quant_with_min_max_vars(net, 0.0, 6.0)
-    fc = tf.constant(rng.normal(size=(256, 5)).astype(np.float32) * 0.1)
-    logits = tf.matmul(tf.reshape(net, [-1, 256]),
-                       tf.quantization.fake_quant_with_min_max_vars(
-                           fc, tf.reduce_min(fc), tf.reduce_max(fc),
-                           narrow_range=True))
+    fc = rng.normal(size=(256, 5)).astype(np.float32) * 0.1
+    logits = tf.matmul(tf.reshape(net, [-1, 256]), weight_quant(fc))
     logits = tf.quantization.fake_quant_with_min_max_vars(logits, -8.0, 8.0)
     tf.nn.softmax(logits, name='Predictions')
     with tf.Session() as sess:
@@ -308,9 +311,11 @@ def test_op_the_converters_cannot_take_is_named(tmp_path):
     frozen = graph.as_graph_def()
   info = {'model_name': 'odd_net', 'input_node': 'input',
           'output_node': 'Predictions'}
-  with pytest.raises(UserError, match='cannot convert op.*BesselI0e.* of '
-                     'network odd_net'):
-    model_conversion.tflite_model(frozen, info)
+  for convert in (model_conversion.tflite_model,
+                  model_conversion.onnx_model):
+    with pytest.raises(UserError, match='cannot convert op.*BesselI0e.* of '
+                       'network odd_net'):
+      convert(frozen, info)
 
 
 def test_missing_or_empty_calibration_split_is_one_line(
