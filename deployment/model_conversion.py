@@ -179,7 +179,7 @@ def tflite_model(frozen, info, quantization='float32', calibration=None,
         quantization, ', '.join(QUANTIZATIONS)))
   if quantization == 'int8' and calibration is None:
     raise UserError('int8 needs calibration images: pass --dataset_dir (and '
-                    '--dataset_split_name) of the data the model was trained on')
+                    '--dataset_split_name) of the data the model learnt')
   graph_def = network_graph_def(frozen, info)
   quantization_aware = holds_fake_quant(graph_def)
   if quantization_aware:

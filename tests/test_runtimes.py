@@ -239,8 +239,8 @@ def test_quantization_aware_graph_becomes_fully_int8(tmp_path):
   info = {'model_name': 'tiny_qat', 'input_node': 'input',
           'output_node': 'Predictions', 'image_size': 8, 'channels': 1}
   images = rng.uniform(-1, 1, (100, 8, 8, 1)).astype(np.float32)
-  data = model_conversion.tflite_model(frozen, info, 'int8',
-                                       model_conversion.ArrayCalibration(images[:20]))
+  data = model_conversion.tflite_model(
+      frozen, info, 'int8', model_conversion.ArrayCalibration(images[:20]))
   path = str(tmp_path / 'qat.tflite')
   model_conversion.write_model(data, path)
   runner = runtime_tflite.TFLiteRunner(path)
