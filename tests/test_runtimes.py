@@ -101,7 +101,9 @@ def test_label_image_and_eval_run_tflite_and_onnx(lenet,
                                                   tmp_path):
   examples = helpers.split_examples(deployment_dataset_dir, 'validation')
   paths = helpers.write_image_files(examples[:3], str(tmp_path / 'images'))
-  expected = helpers.label_image_top1(lenet['pb'], paths)
+  expected = [predictions[0].class_id for predictions in
+              inference.classify_files(inference.Classifier(lenet['pb']),
+                                       paths, 1)]
   for output_format in ('tflite', 'onnx'):
     assert helpers.label_image_top1(lenet[output_format], paths) == expected
   # eval_image_classifier.py --model_file: the checkpoint's accuracy, in
