@@ -293,6 +293,8 @@ FLAG_RANGES = {
     'top_k': _COUNT, 'num_top_predictions': _COUNT,
     # label_image's TensorFlow-style feed: (pixel - input_mean) / input_std.
     'input_mean': None, 'input_std': above(0),
+    # Exported models: LiteRT/onnxruntime threads; int8 calibration images.
+    'num_threads': _COUNT, 'calibration_images': _COUNT,
     # 0 means off, as upstream's `if FLAGS.moving_average_decay` reads it; 1
     # or more would never move the averages away from their start.
     'moving_average_decay': at_least_and_below(0, 1, 'e.g. 0.9999'),

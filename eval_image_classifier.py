@@ -16,6 +16,15 @@ checkpoint.
 
 Prints `eval/Accuracy[...]` and `eval/Recall_5[...]` and writes TensorBoard
 summaries to `--eval_dir`.
+
+An exported model instead of a checkpoint: `--model_file` (a frozen .pb, a
+.tflite or an .onnx from export_inference_graph.py or
+nets/post_training_quantization.py) is evaluated in its own runtime with the
+preprocessing, image size and labels offset it records (the model flags are
+not needed), printing the same two lines:
+
+    python eval_image_classifier.py --model_file=/tmp/densenet_int8.tflite \
+        --dataset_name=fashion_mnist --dataset_dir=/data/fashion_mnist
 """
 
 import tf_compat  # noqa: F401
@@ -25,6 +34,8 @@ import common_flags
 from deployment import checkpoints
 from deployment import distributed
 from deployment import evaluation
+from deployment import inference
+from deployment import model_evaluation
 
 flags = tf.app.flags
 
@@ -53,6 +64,13 @@ flags.DEFINE_integer('max_number_of_steps', None,
                      'evaluating it. By default read from the file the '
                      'training writes when it ends.')
 common_flags.define_master_timeout_flag()
+flags.DEFINE_string('model_file', '',
+                    'Evaluate this exported model (.pb, .tflite, .onnx) '
+                    'instead of --checkpoint_path; its recorded '
+                    'preprocessing, image size and labels offset are used.')
+flags.DEFINE_integer('num_threads', None,
+                     'With --model_file: LiteRT/onnxruntime threads; None: '
+                     'every core.')
 common_flags.define_dataset_flags(default_split_name='test')
 common_flags.define_model_flags()
 common_flags.define_quantize_flag()
@@ -71,8 +89,21 @@ def checkpoint_dir_for_loop(path):
   return path
 
 
+def evaluate_model_file():
+  """--model_file: the exported model on the split, the grader lines."""
+  runner = inference.open_runner(FLAGS.model_file, FLAGS.num_threads)
+  dataset = common_flags.load_dataset(FLAGS)
+  model_evaluation.evaluate_model_file(
+      runner, dataset, FLAGS.batch_size, FLAGS.max_num_batches,
+      FLAGS.num_preprocessing_threads)
+
+
 def main(_):
   tf.logging.set_verbosity(tf.logging.INFO)
+  if FLAGS.model_file:
+    evaluate_model_file()
+    return
+
   distributed.wait_for_master(FLAGS.master, FLAGS.master_timeout_secs)
   eval_graph, num_batches = common_flags.build_evaluation(
       FLAGS, FLAGS.batch_size, FLAGS.eval_image_size)

@@ -32,6 +32,20 @@ A network trained with --quantize_delay (quantization-aware training) is
 exported with --quantize: the graph holds its folded BatchNorms and FakeQuant
 ops with the trained ranges, ready for an int8 TFLite conversion.
 
+--output_format=tflite or onnx writes the network (from --checkpoint_path)
+as a LiteRT or ONNX file instead of the .pb, with `inference_info` inside
+it, so label_image.py, server.py and eval_image_classifier.py --model_file
+run it as they run the .pb. LiteRT takes --tflite_quantization: float32,
+float16, dynamic (int8 weights) or int8 (int8 throughout, calibrated on
+--calibration_images images of --dataset_split_name through the graph's own
+evaluation preprocessing; a --quantize graph uses its trained ranges):
+
+    python export_inference_graph.py --model_name=densenet_bc_mini \
+      --preprocessing_name=lenet --dataset_name=fashion_mnist \
+      --dataset_dir=/data/fashion_mnist --moving_average_decay=0.998 \
+      --checkpoint_path=runs/densenet_bc_mini/ckpt --output_format=tflite \
+      --tflite_quantization=int8 --output_file=/tmp/densenet_int8.tflite
+
 A video network (i3d, s3dg) takes clips: --is_video_model --num_frames=N
 makes the placeholder [batch_size, N, image_size, image_size, channels] and
 records N in `inference_info`; its SavedModel sees each image as a still
@@ -47,6 +61,8 @@ import tensorflow.compat.v1 as tf
 
 import common_flags
 from deployment import inference
+from deployment import model_conversion
+from deployment import pipeline
 
 flags = tf.app.flags
 common_flags.define_network_flags(
@@ -82,6 +98,20 @@ flags.DEFINE_bool('is_video_model', False,
 flags.DEFINE_integer('num_frames', None,
                      'Frames per clip of the input placeholder; required '
                      'with --is_video_model, ignored without it.')
+flags.DEFINE_enum('output_format', 'pb', ['pb', 'tflite', 'onnx'],
+                  'pb: the GraphDef (slim\'s); tflite: LiteRT; onnx: ONNX '
+                  '(opset %d). tflite and onnx need --checkpoint_path.' %
+                  model_conversion.ONNX_OPSET)
+flags.DEFINE_enum('tflite_quantization', 'float32',
+                  list(model_conversion.QUANTIZATIONS),
+                  'With --output_format=tflite: float32, float16 (float16 '
+                  'weights), dynamic (int8 weights, float activations) or '
+                  'int8 (int8 weights, activations, input and output; '
+                  'calibrated on --calibration_images of the dataset split).')
+flags.DEFINE_integer('calibration_images', 100,
+                     'Images of --dataset_split_name that calibrate int8.')
+flags.DEFINE_string('dataset_split_name', 'train',
+                    'The split whose images calibrate int8.')
 FLAGS = flags.FLAGS
 
 
@@ -95,9 +125,46 @@ def _video_num_frames():
   return FLAGS.num_frames
 
 
+def _calibration(info):
+  """The int8 calibration images, when int8 LiteRT is asked for."""
+  if (FLAGS.output_format != 'tflite' or
+      FLAGS.tflite_quantization != 'int8'):
+    return None
+  if not FLAGS.dataset_dir:
+    raise common_flags.UserError(
+        '--tflite_quantization=int8 needs --dataset_dir: its '
+        '--dataset_split_name images calibrate the ranges')
+  dataset = pipeline.load_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name,
+                                  FLAGS.dataset_dir)
+  return model_conversion.CalibrationSet(dataset, info,
+                                         FLAGS.calibration_images)
+
+
+def _write_runtime_model(frozen, info):
+  """Writes the .tflite or .onnx of --output_format."""
+  if FLAGS.is_video_model:
+    raise common_flags.UserError('--output_format=%s takes image networks; '
+                                 'export video networks as pb' %
+                                 FLAGS.output_format)
+  if FLAGS.output_format == 'tflite':
+    data = model_conversion.tflite_model(
+        frozen, info, FLAGS.tflite_quantization, _calibration(info),
+        batch_size=FLAGS.batch_size)
+    what = 'LiteRT (%s)' % FLAGS.tflite_quantization
+  else:
+    data = model_conversion.onnx_model(frozen, info)
+    what = 'ONNX (opset %d)' % model_conversion.ONNX_OPSET
+  model_conversion.write_model(data, FLAGS.output_file)
+  print('Wrote %s model to %s' % (what, FLAGS.output_file))
+
+
 def main(_):
   common_flags.require_flag(FLAGS, 'output_file',
                             'where to write the GraphDef (.pb)')
+  if FLAGS.output_format != 'pb' and not FLAGS.checkpoint_path:
+    raise common_flags.UserError('--output_format=%s needs --checkpoint_path '
+                                 '(the weights to convert)' %
+                                 FLAGS.output_format)
   if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
     raise common_flags.UserError('--saved_model_dir needs --checkpoint_path '
                                  '(the weights to save)')
@@ -112,10 +179,13 @@ def main(_):
     graph_def = inference.freeze_graph_def(
         graph_def, FLAGS.checkpoint_path, inference.output_node_names(info),
         moving_averages=bool(FLAGS.moving_average_decay))
-  inference.write_graph_def(graph_def, FLAGS.output_file,
-                            as_text=FLAGS.write_text_graphdef)
-  print('Wrote %s graph to %s' % (
-      'frozen' if FLAGS.checkpoint_path else 'inference', FLAGS.output_file))
+  if FLAGS.output_format == 'pb':
+    inference.write_graph_def(graph_def, FLAGS.output_file,
+                              as_text=FLAGS.write_text_graphdef)
+    print('Wrote %s graph to %s' % (
+        'frozen' if FLAGS.checkpoint_path else 'inference', FLAGS.output_file))
+  else:
+    _write_runtime_model(graph_def, info)
   print('Input node: %s' % info['input_node'])
   print('Output node: %s' % info['output_node'])
   print('Preprocessing: %s' % info['preprocessing_name'])

@@ -1,4 +1,4 @@
-r"""Classifies image files with a frozen graph or a SavedModel.
+r"""Classifies image files with a frozen graph, SavedModel, .tflite or .onnx.
 
 Each image gets the network's own evaluation preprocessing (stored in the
 graph at export) and its top-k class names and scores are printed:
@@ -27,7 +27,8 @@ from deployment import image_limits
 from deployment import inference
 
 flags = tf.app.flags
-flags.DEFINE_string('graph', '', 'Frozen graph (.pb) or SavedModel directory.')
+flags.DEFINE_string('graph', '', 'Frozen graph (.pb), .tflite, .onnx or '
+                    'SavedModel directory.')
 flags.DEFINE_string('labels', '', 'Labels file ("id:name" lines); optional.')
 flags.DEFINE_list('image', [], 'Image file(s), comma-separated; more may '
                   'follow the flags as arguments.')
@@ -51,7 +52,8 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   common_flags.require_flag(FLAGS, 'graph',
-                            'a frozen .pb or a SavedModel directory')
+                            'a frozen .pb, .tflite, .onnx or a SavedModel '
+                            'directory')
   paths = list(FLAGS.image) + list(argv[1:])
   if not paths:
     raise common_flags.UserError('--image is required: pass one or more '

@@ -35,7 +35,8 @@ _DEFAULTS = serving.DEFAULT_LIMITS
 
 flags = tf.app.flags
 flags.DEFINE_string('model_file', '',
-                    'Frozen graph (.pb) or SavedModel directory.')
+                    'Frozen graph (.pb), .tflite (LiteRT), .onnx '
+                    '(onnxruntime) or SavedModel directory.')
 flags.DEFINE_alias('model_name', 'model_file')  # the tutorial's flag name
 flags.DEFINE_string('label_file', '',
                     'Labels ("id:name" lines); default <model>.label, then '
@@ -106,7 +107,8 @@ def check_host(host):
 
 def main(_):
   common_flags.require_flag(FLAGS, 'model_file',
-                            'a frozen .pb (freeze_graph.py) or a SavedModel')
+                            'a frozen .pb (freeze_graph.py), a .tflite, an '
+                            '.onnx or a SavedModel')
   check_host(FLAGS.host)
   limits = limits_from_flags()
   classifier = inference.Classifier(FLAGS.model_file, FLAGS.label_file or None)

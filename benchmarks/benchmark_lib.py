@@ -383,7 +383,17 @@ def baseline(spec):
   return dict(images_per_sec=0.0, peak_rss_mb=_peak_rss_mb())
 
 
-WORKERS = dict(baseline=baseline, slim_train=slim_train, slim_infer=slim_infer,
+def model_file_infer(spec):
+  """Forward passes of an exported model file (.pb, .tflite, .onnx) in its
+  own runtime (`inference.open_runner`), on preprocessed random images."""
+  _import_slim()
+  from deployment import inference  # pylint: disable=g-import-not-at-top
+  runner = inference.open_runner(spec['model_file'], spec.get('num_threads'))
+  images, _ = _random_batch(spec)
+  return _time_steps(lambda: runner.run(images), spec)
+
+
+WORKERS = dict(baseline=baseline, model_file_infer=model_file_infer, slim_train=slim_train, slim_infer=slim_infer,
                keras_train=keras_train, keras_infer=keras_infer,
                keras_graph_train=keras_graph_train,
                torch_train=torch_train, torch_infer=torch_infer)

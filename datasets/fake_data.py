@@ -129,7 +129,7 @@ def write_fake_dataset(dataset_dir, dataset_name='quiz', num_classes=5,
   return labels_to_names
 
 
-def _write_idx_gz(path, magic, array):
+def write_idx_gz(path, magic, array):
   """One gzipped IDX file: magic, the dimensions, then the uint8 values."""
   header = struct.pack('>%dI' % (1 + array.ndim), magic, *array.shape)
   with gzip.open(path, 'wb') as f:
@@ -154,9 +154,9 @@ def write_idx_files(directory, splits_to_sizes, seed=0):
     size = splits_to_sizes[split_name]
     images = rng.randint(0, 256, (size, 28, 28)).astype(np.uint8)
     labels = rng.randint(0, 10, size).astype(np.uint8)
-    _write_idx_gz(os.path.join(directory, images_name),
+    write_idx_gz(os.path.join(directory, images_name),
                   download_and_convert_mnist.IMAGES_MAGIC, images)
-    _write_idx_gz(os.path.join(directory, labels_name),
+    write_idx_gz(os.path.join(directory, labels_name),
                   download_and_convert_mnist.LABELS_MAGIC, labels)
     written[split_name] = images, labels
   return written

@@ -53,6 +53,9 @@ PREPROCESSED_NODE = 'preprocessed_image'
 INFO_NODE = 'inference_info'
 LABELS_SUFFIX = '.label'
 SERVING_INPUT_KEY = 'image_bytes'  # '_bytes' lets TF Serving's REST decode b64
+TFLITE_SUFFIX = '.tflite'
+ONNX_SUFFIX = '.onnx'
+RUNTIME_SUFFIXES = (TFLITE_SUFFIX, ONNX_SUFFIX)
 
 _VARIABLE_OPS = ('VariableV2', 'Variable', 'VarHandleOp')
 # Where tf.train.ExponentialMovingAverage keeps a variable's average (its
@@ -267,6 +270,26 @@ def read_info(graph_def, source):
       (source, INFO_NODE))
 
 
+def expected_input_shape(info):
+  """[height, width, channels] the network of `info` takes."""
+  return [info['image_size'], info['image_size'], info['channels']]
+
+
+def check_input_shape(path, model_shape, info):
+  """One line when a model's input is not the image its info describes."""
+  expected = expected_input_shape(info)
+  # numpy ints (LiteRT) and names of free dimensions (ONNX), as printed.
+  model_shape = [d if d is None or isinstance(d, str) else int(d)
+                 for d in model_shape]
+  if model_shape[1:] != expected:
+    raise UserError(
+        '%s takes input of shape %s but its inference_info describes %s '
+        '(%s at %d px, %d channel(s)); export it again with '
+        'export_inference_graph.py' % (
+            path, model_shape, ['batch'] + expected,
+            info['model_name'], info['image_size'], info['channels']))
+
+
 def write_graph_def(graph_def, output_file, as_text=False,
                     flag='--output_file'):
   """Writes a GraphDef (binary, or text when `as_text`), making the folder.
@@ -476,7 +499,9 @@ def _label_name(labels_to_names, class_id):
 
 
 class Classifier(object):
-  """A frozen graph or SavedModel, loaded once, safe to call from threads.
+  """A frozen graph, SavedModel, `.tflite` or `.onnx`, loaded once, safe to
+  call from threads. `num_threads` is the LiteRT/onnxruntime thread count
+  (None: every core).
 
   Attributes:
     labels_to_names: {class id: name} or None.
@@ -484,18 +509,24 @@ class Classifier(object):
     model_name: the network the model was exported from (frozen graphs).
   """
 
-  def __init__(self, model_path, label_file=None, layers=GraphLayers()):
+  def __init__(self, model_path, label_file=None, layers=GraphLayers(),
+               num_threads=None):
+    is_runtime_file = model_path.endswith(RUNTIME_SUFFIXES)
+    if layers != GraphLayers() and (os.path.isdir(model_path) or
+                                    is_runtime_file):
+      raise UserError('%s is no frozen graph: input/output layers and input '
+                      'mean/std apply to frozen graphs (.pb) only' %
+                      model_path)
     if os.path.isdir(model_path):
-      if layers != GraphLayers():
-        raise UserError('%s is a SavedModel: input/output layers and input '
-                        'mean/std apply to frozen graphs (.pb) only' %
-                        model_path)
       self._backend = _SavedModelBackend(model_path)
+    elif is_runtime_file:
+      self._backend = _RuntimeBackend(open_runner(model_path, num_threads))
     elif os.path.isfile(model_path):
       self._backend = _FrozenGraphBackend(model_path, layers)
     else:
-      raise UserError('%s: no such model; pass a frozen .pb (freeze_graph.py) '
-                      'or a SavedModel directory' % model_path)
+      raise UserError('%s: no such model; pass a frozen .pb (freeze_graph.py), '
+                      'a .tflite, an .onnx or a SavedModel directory' %
+                      model_path)
     if not label_file and os.path.isfile(labels_path_for(model_path)):
       label_file = labels_path_for(model_path)
     self._labels_from_file = bool(label_file)
@@ -562,6 +593,7 @@ class _FrozenGraphBackend(object):
     recorded = info
     info = dict(info, input_node=layers.input_layer or info['input_node'],
                 output_node=layers.output_layer or info['output_node'])
+    self.info = info
     self.model_name = info['model_name']
     self.labels_to_names = labels_from_info(info)
     self.max_top_k = info['num_classes']
@@ -590,23 +622,17 @@ class _FrozenGraphBackend(object):
     self._session = tf.Session(graph=self._graph)
 
   def top_k(self, encoded_images, k):
-    images = []
-    for index, encoded in enumerate(encoded_images):
-      try:
-        images.append(self._session.run(self._preprocessed,
-                                        {self._encoded: encoded}))
-      except tf.errors.InvalidArgumentError as error:
-        raise _image_or_model_error([encoded], error,
-                                    'image %d' % index) from error
-    images = np.stack(images)
+    images = _preprocess_each(self._session, self._encoded,
+                              self._preprocessed, encoded_images)
     if self._num_frames:
       images = np.repeat(images[:, None], self._num_frames, axis=1)
-    probabilities = np.concatenate(
+    return _top_k(self.run(images), k, self._offset)
+
+  def run(self, images):
+    """Probabilities [batch, classes] of preprocessed `images`."""
+    return np.concatenate(
         [self._session.run(self._output, {self._input: batch})
-         for batch in self._batches(images)])
-    order = np.argsort(-probabilities, axis=1, kind='stable')[:, :k]
-    scores = np.take_along_axis(probabilities, order, axis=1)
-    return order + self._offset, scores, None
+         for batch in self._batches(images)])[:len(images)]
 
   def _batches(self, images):
     """Splits into the exported batch size, padding the last batch."""
@@ -655,6 +681,91 @@ class _SavedModelBackend(object):
                                   'an image') from error
     names = [[name.decode('utf-8') for name in row[:k]] for row in names]
     return classes[:, :k], probabilities[:, :k], names
+
+
+def open_runner(model_path, num_threads=None):
+  """The model file at `model_path` as a runner: `.info` (the export's
+  `inference_info`) and `.run(preprocessed images) -> probabilities`.
+
+  `.tflite` runs on LiteRT, `.onnx` on onnxruntime, anything else is read as
+  a frozen GraphDef (`.pb`).
+  """
+  if model_path.endswith(TFLITE_SUFFIX):
+    from deployment import runtime_tflite  # pylint: disable=g-import-not-at-top
+    return runtime_tflite.TFLiteRunner(model_path, num_threads)
+  if model_path.endswith(ONNX_SUFFIX):
+    from deployment import runtime_onnx  # pylint: disable=g-import-not-at-top
+    return runtime_onnx.OnnxRunner(model_path, num_threads)
+  if os.path.isdir(model_path):
+    raise UserError('%s is a SavedModel directory: it takes encoded images; '
+                    'pass the frozen .pb, .tflite or .onnx exported beside it'
+                    % model_path)
+  return _FrozenGraphBackend(model_path)
+
+
+def read_model_info(model_path):
+  """The `inference_info` dict any exported model file carries (one reader
+  for .pb, .tflite and .onnx)."""
+  if model_path.endswith(TFLITE_SUFFIX):
+    from deployment import runtime_tflite  # pylint: disable=g-import-not-at-top
+    return runtime_tflite.read_info(model_path)
+  if model_path.endswith(ONNX_SUFFIX):
+    from deployment import runtime_onnx  # pylint: disable=g-import-not-at-top
+    return runtime_onnx.read_info(model_path)
+  return read_info(read_graph_def(model_path), model_path)
+
+
+def preprocessing_graph(info):
+  """`(graph, encoded, preprocessed)`: `info`'s evaluation preprocessing,
+  rebuilt from its names, for the runtimes whose file holds the network
+  only."""
+  preprocess_fn = preprocessing_factory.get_preprocessing(
+      info['preprocessing_name'], is_training=False,
+      use_grayscale=info['use_grayscale'])
+  graph = tf.Graph()
+  with graph.as_default():
+    encoded = tf.placeholder(tf.string, [], name=ENCODED_INPUT_NODE)
+    preprocessed = _decode_and_preprocess(encoded, preprocess_fn,
+                                          info['image_size'], info['channels'])
+  return graph, encoded, preprocessed
+
+
+class _RuntimeBackend(object):
+  """A `.tflite` or `.onnx` runner behind the evaluation preprocessing."""
+
+  def __init__(self, runner):
+    self._runner = runner
+    info = runner.info
+    self.model_name = info['model_name']
+    self.labels_to_names = labels_from_info(info)
+    self.max_top_k = info['num_classes']
+    self._offset = info['labels_offset']
+    graph, self._encoded, self._preprocessed = preprocessing_graph(info)
+    self._session = tf.Session(graph=graph)
+
+  def top_k(self, encoded_images, k):
+    images = _preprocess_each(self._session, self._encoded,
+                              self._preprocessed, encoded_images)
+    return _top_k(self._runner.run(images), k, self._offset)
+
+
+def _preprocess_each(session, encoded, preprocessed, encoded_images):
+  """The preprocessed images, stacked; the error names the failing one."""
+  images = []
+  for index, image in enumerate(encoded_images):
+    try:
+      images.append(session.run(preprocessed, {encoded: image}))
+    except tf.errors.InvalidArgumentError as error:
+      raise _image_or_model_error([image], error,
+                                  'image %d' % index) from error
+  return np.stack(images)
+
+
+def _top_k(probabilities, k, labels_offset):
+  """(class ids, scores, None): the `k` best of each row, best first."""
+  order = np.argsort(-probabilities, axis=1, kind='stable')[:, :k]
+  scores = np.take_along_axis(probabilities, order, axis=1)
+  return order + labels_offset, scores, None
 
 
 def _decodes(encoded):
