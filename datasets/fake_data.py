@@ -185,9 +185,9 @@ def write_idx_subset(source_dir, directory, splits_to_sizes):
                                 for name in names)
     images = download_and_convert_mnist.read_images(images_path)[:size]
     labels = download_and_convert_mnist.read_labels(labels_path)[:size]
-    _write_idx_gz(os.path.join(directory, names[0]),
+    write_idx_gz(os.path.join(directory, names[0]),
                   download_and_convert_mnist.IMAGES_MAGIC, images)
-    _write_idx_gz(os.path.join(directory, names[1]),
+    write_idx_gz(os.path.join(directory, names[1]),
                   download_and_convert_mnist.LABELS_MAGIC, labels)
     written[split_name] = images, labels
   return written

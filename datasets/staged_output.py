@@ -98,24 +98,6 @@ def _write_journal(path, journal):
     json.dump(journal, f, indent=2, sort_keys=True)
 
 
-def write_file_atomically(path, data):
-  """Writes `data` (bytes) to `path` whole or not at all.
-
-  Written beside `path`, flushed to disk and renamed over it, so a kill at
-  any instant leaves either the old file or the new one, never a torn one.
-  """
-  partial = '%s.partial-%d' % (path, os.getpid())
-  try:
-    with open(partial, 'wb') as f:
-      f.write(data)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(partial, path)
-  finally:
-    if os.path.exists(partial):
-      os.remove(partial)
-
-
 def _roll_forward(dataset_dir, journal):
   """Completes a journaled swap from any state it was stopped in.
 

@@ -20,7 +20,6 @@ and output). A graph holding FakeQuant ops (quantization-aware training, the
 other graph is calibrated on preprocessed images of a dataset split.
 """
 
-import os
 import re
 
 import numpy as np
@@ -28,8 +27,8 @@ import numpy as np
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from datasets import staged_output
 from deployment import model_evaluation
+from deployment import output_files
 from deployment.errors import one_line
 from deployment.errors import UserError
 
@@ -225,10 +224,6 @@ def onnx_model(frozen, info, opset=ONNX_OPSET):
                         onnx_opset=opset))
 
 
-def write_model(data, output_file):
-  """Writes a converted model all at once (a kill leaves the old file)."""
-  if os.path.isdir(output_file):
-    raise UserError('--output_file=%s is a directory; pass the model file to '
-                    'write' % output_file)
-  os.makedirs(os.path.dirname(os.path.abspath(output_file)), exist_ok=True)
-  staged_output.write_file_atomically(output_file, data)
+def write_model(data, output_file, what='--output_file'):
+  """Writes a converted model whole or not at all (`output_files`)."""
+  output_files.write_output(output_file, data, what)

@@ -122,7 +122,7 @@ def main(_):
       preprocess_fn=(None if FLAGS.use_model_specific_preprocessing
                      else _upstream_preprocessing))
   data = model_conversion.tflite_model(frozen, info, 'int8', calibration)
-  model_conversion.write_model(data, FLAGS.output_tflite)
+  model_conversion.write_model(data, FLAGS.output_tflite, '--output_tflite')
   print('tflite model written to %s' % FLAGS.output_tflite)
 
 
