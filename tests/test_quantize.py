@@ -8,7 +8,6 @@ converted to an int8 .tflite. All networks of the factory: benchmarks/
 quantize_all_networks.py.
 """
 
-
 import numpy as np
 import pytest
 
