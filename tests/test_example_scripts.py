@@ -81,32 +81,87 @@ def _evaluations(result):
   return evaluations
 
 
-@pytest.mark.parametrize('script,model,size,backbone,archive', FINE_TUNES,
-                         ids=[row[1] for row in FINE_TUNES])
-def test_fine_tuning_script_runs_both_phases(tmp_path, flowers_dir, script,
-                                             model, size, backbone, archive):
-  del archive  # the archive path is test_a_release_archive_is_unpacked's
+def test_fine_tuning_script_runs_both_phases(tmp_path, flowers_dir):
+  """Inception-v1's script for real: both phases train, both evaluate.
+
+  The four fine-tuning scripts share every step (scripts/lib); the other
+  three differ only in their flags, which the next test checks without
+  building their large networks.
+  """
+  script, model, size, backbone, _ = FINE_TUNES[0]
   env = _example_env(tmp_path, flowers_dir, IMAGE_SIZE=size)
   os.makedirs(env['PRETRAINED_CHECKPOINT_DIR'])
   pretrained = os.path.join(env['PRETRAINED_CHECKPOINT_DIR'], model + '.ckpt')
   finetune_helpers.write_checkpoint(model, pretrained, size)
-  try:
-    result = _run(script, env)
-    assert len(_evaluations(result)) == 2, result.stdout[-4000:]
-    assert 'Using the pre-trained checkpoint %s' % pretrained in result.stdout
-    train_dir = env['TRAIN_DIR']
-    new_layers = tf.train.load_checkpoint(os.path.join(train_dir,
-                                                       'model.ckpt-%d' % STEPS))
-    all_layers = tf.train.load_checkpoint(
-        os.path.join(train_dir, 'all', 'model.ckpt-%d' % STEPS))
-    source = tf.train.load_checkpoint(pretrained).get_tensor(backbone)
-    # First phase: the backbone is the pre-trained one, untouched; second
-    # phase: it starts from the first and trains.
-    np.testing.assert_array_equal(new_layers.get_tensor(backbone), source)
-    assert not np.array_equal(all_layers.get_tensor(backbone), source)
-  finally:
-    # Hundreds of MB of checkpoints per network: do not keep them around.
-    shutil.rmtree(str(tmp_path), ignore_errors=True)
+  result = _run(script, env)
+  assert len(_evaluations(result)) == 2, result.stdout[-4000:]
+  assert 'Using the pre-trained checkpoint %s' % pretrained in result.stdout
+  train_dir = env['TRAIN_DIR']
+  new_layers = tf.train.load_checkpoint(os.path.join(train_dir,
+                                                     'model.ckpt-%d' % STEPS))
+  all_layers = tf.train.load_checkpoint(
+      os.path.join(train_dir, 'all', 'model.ckpt-%d' % STEPS))
+  source = tf.train.load_checkpoint(pretrained).get_tensor(backbone)
+  # First phase: the backbone is the pre-trained one, untouched; second
+  # phase: it starts from the first and trains.
+  np.testing.assert_array_equal(new_layers.get_tensor(backbone), source)
+  assert not np.array_equal(all_layers.get_tensor(backbone), source)
+
+
+# A stand-in interpreter: records each script run's argv (one JSON line) and
+# prints evaluation lines for eval_image_classifier.py.
+RECORDING_PYTHON = """#!/bin/sh
+printf '%s\\n' "$*" >> "$RECORDED_RUNS"
+case "$2" in *eval_image_classifier.py)
+  echo 'eval/Accuracy[0.5]'; echo 'eval/Recall_5[1]';; esac
+"""
+
+# Upstream's flags of each phase (scripts/finetune_*_on_flowers.sh): the new
+# layers' scopes, then steps and learning rate of the two phases.
+UPSTREAM_PHASES = {
+    'inception_v3': ('InceptionV3/Logits,InceptionV3/AuxLogits',
+                     1000, 0.01, 500, 0.0001),
+    'inception_resnet_v2': ('InceptionResnetV2/Logits,'
+                            'InceptionResnetV2/AuxLogits',
+                            1000, 0.01, 500, 0.0001),
+    'resnet_v1_50': ('resnet_v1_50/logits', 3000, 0.01, 1000, 0.001),
+}
+
+
+@pytest.mark.parametrize('script,model,size,backbone,archive', FINE_TUNES[1:],
+                         ids=[row[1] for row in FINE_TUNES[1:]])
+def test_fine_tuning_script_runs_upstreams_phases(tmp_path, flowers_dir,
+                                                  script, model, size,
+                                                  backbone, archive):
+  del size, backbone, archive
+  interpreter = tmp_path / 'python'
+  interpreter.write_text(RECORDING_PYTHON)
+  interpreter.chmod(0o755)
+  runs = tmp_path / 'runs.txt'
+  env = _example_env(tmp_path, flowers_dir, PYTHON=str(interpreter),
+                     RECORDED_RUNS=str(runs), TRAIN_STEPS=None,
+                     ALL_LAYERS_STEPS=None, BATCH_SIZE=None)
+  os.makedirs(env['PRETRAINED_CHECKPOINT_DIR'])
+  pretrained = os.path.join(env['PRETRAINED_CHECKPOINT_DIR'], model + '.ckpt')
+  open(pretrained + '.index', 'w').close()
+  result = _run(script, env)
+  assert len(_evaluations(result)) == 2, result.stdout[-4000:]
+  lines = runs.read_text().splitlines()
+  assert [line.split()[1].rsplit('/', 1)[-1] for line in lines] == [
+      'train_image_classifier.py', 'eval_image_classifier.py',
+      'train_image_classifier.py', 'eval_image_classifier.py']
+  train_dir = env['TRAIN_DIR']
+  new_layers, _, all_layers, _ = [set(line.split()[2:]) for line in lines]
+  scopes, steps, rate, all_steps, all_rate = UPSTREAM_PHASES[model]
+  assert {'--model_name=' + model, '--checkpoint_path=' + pretrained,
+          '--checkpoint_exclude_scopes=' + scopes,
+          '--trainable_scopes=' + scopes, '--max_number_of_steps=%d' % steps,
+          '--learning_rate=%g' % rate, '--train_dir=' + train_dir} <= new_layers
+  assert {'--checkpoint_path=' + train_dir,
+          '--max_number_of_steps=%d' % all_steps,
+          '--learning_rate=%g' % all_rate,
+          '--train_dir=' + os.path.join(train_dir, 'all')} <= all_layers
+  assert not any(flag.startswith('--trainable_scopes') for flag in all_layers)
 
 
 @pytest.mark.parametrize('script,dataset,shape,variable', [
