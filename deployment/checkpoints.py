@@ -20,6 +20,7 @@ import datetime
 import errno
 import fcntl
 import glob
+import numbers
 import os
 import re
 import socket
@@ -266,8 +267,10 @@ class CheckedSaver(tf.train.Saver):
   def save(self, sess, save_path, global_step=None, *args, **kwargs):
     name = save_path
     if global_step is not None:
-      # Read once: the step may move on while the save runs.
-      global_step = tf.train.global_step(sess, global_step)
+      # Read once: the step may move on while the save runs (a tensor or
+      # variable); an int is the step itself, as tf.train.Saver takes it.
+      if not isinstance(global_step, numbers.Integral):
+        global_step = tf.train.global_step(sess, global_step)
       name = '%s-%d' % (save_path, global_step)
     try:
       return super(CheckedSaver, self).save(sess, save_path, global_step,

@@ -34,8 +34,13 @@ def two_layer_model_fn(inputs=INPUTS):
   return model_fn
 
 
+# model_deploy places a single clone on /device:GPU:0 as upstream does; the
+# training session lets it fall back to the CPU (session_config), so do these.
+SOFT_PLACEMENT = tf.ConfigProto(allow_soft_placement=True)
+
+
 def run_steps(model, steps, fetch):
-  with tf.Session() as sess:
+  with tf.Session(config=SOFT_PLACEMENT) as sess:
     sess.run(tf.global_variables_initializer())
     for _ in range(steps):
       sess.run(model.train_op)
@@ -86,7 +91,7 @@ def test_nan_loss_fails_the_train_op_but_not_the_summaries():
         model_deploy.DeploymentConfig(),
         two_layer_model_fn(INPUTS * np.float32('nan')),
         optimizer=tf.train.GradientDescentOptimizer(0.1))
-    with tf.Session() as sess:
+    with tf.Session(config=SOFT_PLACEMENT) as sess:
       sess.run(tf.global_variables_initializer())
       summary = tf.Summary.FromString(sess.run(model.summary_op))
       with pytest.raises(tf.errors.InvalidArgumentError,
@@ -107,7 +112,8 @@ def test_single_clone_gradients_are_not_pinned_to_the_cpu():
     gradient_ops = [op for op in tf.get_default_graph().get_operations()
                     if op.name.startswith('gradients/')]
   assert gradient_ops
-  assert {op.device for op in gradient_ops} == {''}
+  assert not any('CPU' in op.device for op in gradient_ops), {
+      op.device for op in gradient_ops}
 
 
 def test_optimize_clones_takes_compute_gradients_kwargs_as_a_dict():
