@@ -24,42 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/upstream_examples.sh"
 
 example_setup flowers inception_resnet_v2 /tmp/flowers /tmp/flowers-models/inception_resnet_v2
 
-example_step "The Flowers dataset"
-example_prepare_dataset
-
-example_step "The pre-trained checkpoint"
-example_prepare_checkpoint http://download.tensorflow.org/models/inception_resnet_v2_2016_08_30.tar.gz
-
-example_step "Fine-tuning only the new layers"
-example_train "$TRAIN_DIR" \
-  --checkpoint_path="$PRETRAINED_CHECKPOINT" \
-  --checkpoint_exclude_scopes=InceptionResnetV2/Logits,InceptionResnetV2/AuxLogits \
-  --trainable_scopes=InceptionResnetV2/Logits,InceptionResnetV2/AuxLogits \
-  --max_number_of_steps="${TRAIN_STEPS:-1000}" \
-  --batch_size="${BATCH_SIZE:-32}" \
-  --learning_rate=0.01 \
-  --learning_rate_decay_type=fixed \
-  --save_interval_secs=60 \
-  --save_summaries_secs=60 \
-  --log_every_n_steps=10 \
-  --optimizer=rmsprop \
-  --weight_decay=0.00004
-
-example_step "Evaluating the new layers"
-example_evaluate "$TRAIN_DIR" validation
-
-example_step "Fine-tuning all the layers"
-example_train "$TRAIN_DIR/all" \
-  --checkpoint_path="$TRAIN_DIR" \
-  --max_number_of_steps="${ALL_LAYERS_STEPS:-500}" \
-  --batch_size="${BATCH_SIZE:-32}" \
-  --learning_rate=0.0001 \
-  --learning_rate_decay_type=fixed \
-  --save_interval_secs=60 \
-  --save_summaries_secs=60 \
-  --log_every_n_steps=10 \
-  --optimizer=rmsprop \
-  --weight_decay=0.00004
-
-example_step "Evaluating all the layers"
-example_evaluate "$TRAIN_DIR/all" validation
+example_finetune_on_flowers http://download.tensorflow.org/models/inception_resnet_v2_2016_08_30.tar.gz \
+  InceptionResnetV2/Logits,InceptionResnetV2/AuxLogits 1000 500 \
+  --learning_rate=0.01 --learning_rate_decay_type=fixed --log_every_n_steps=10 \
+  -- --learning_rate=0.0001 --learning_rate_decay_type=fixed --log_every_n_steps=10

@@ -24,40 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/upstream_examples.sh"
 
 example_setup flowers resnet_v1_50 /tmp/flowers /tmp/flowers-models/resnet_v1_50
 
-example_step "The Flowers dataset"
-example_prepare_dataset
-
-example_step "The pre-trained checkpoint"
-example_prepare_checkpoint http://download.tensorflow.org/models/resnet_v1_50_2016_08_28.tar.gz
-
-example_step "Fine-tuning only the new layers"
-example_train "$TRAIN_DIR" \
-  --checkpoint_path="$PRETRAINED_CHECKPOINT" \
-  --checkpoint_exclude_scopes=resnet_v1_50/logits \
-  --trainable_scopes=resnet_v1_50/logits \
-  --max_number_of_steps="${TRAIN_STEPS:-3000}" \
-  --batch_size="${BATCH_SIZE:-32}" \
-  --learning_rate=0.01 \
-  --save_interval_secs=60 \
-  --save_summaries_secs=60 \
-  --log_every_n_steps=100 \
-  --optimizer=rmsprop \
-  --weight_decay=0.00004
-
-example_step "Evaluating the new layers"
-example_evaluate "$TRAIN_DIR" validation
-
-example_step "Fine-tuning all the layers"
-example_train "$TRAIN_DIR/all" \
-  --checkpoint_path="$TRAIN_DIR" \
-  --max_number_of_steps="${ALL_LAYERS_STEPS:-1000}" \
-  --batch_size="${BATCH_SIZE:-32}" \
-  --learning_rate=0.001 \
-  --save_interval_secs=60 \
-  --save_summaries_secs=60 \
-  --log_every_n_steps=100 \
-  --optimizer=rmsprop \
-  --weight_decay=0.00004
-
-example_step "Evaluating all the layers"
-example_evaluate "$TRAIN_DIR/all" validation
+example_finetune_on_flowers http://download.tensorflow.org/models/resnet_v1_50_2016_08_28.tar.gz \
+  resnet_v1_50/logits 3000 1000 \
+  --learning_rate=0.01 --log_every_n_steps=100 \
+  -- --learning_rate=0.001 --log_every_n_steps=100

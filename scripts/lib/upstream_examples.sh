@@ -173,3 +173,46 @@ example_evaluate() {
     ${IMAGE_SIZE:+--eval_image_size="$IMAGE_SIZE"} \
     $EVAL_EXTRA_FLAGS
 }
+
+# example_finetune_on_flowers CHECKPOINT_URL NEW_LAYER_SCOPES STEPS ALL_STEPS
+#   NEW_LAYER_FLAG... -- ALL_LAYER_FLAG...
+# Upstream's two-phase recipe of every finetune_*_on_flowers.sh: the data and
+# the checkpoint, the new layers alone (STEPS), an evaluation, then every
+# layer from there (ALL_STEPS) and an evaluation. RMSProp, weight decay 4e-5,
+# saves and summaries every minute in both phases; the flags after the
+# scopes and step counts are what each network's script sets per phase
+# (learning rate, its decay, how often to log).
+example_finetune_on_flowers() {
+  local url=$1 scopes=$2 steps=$3 all_steps=$4
+  shift 4
+  local new_layer_flags=() all_layer_flags=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do new_layer_flags+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  all_layer_flags=("$@")
+  local recipe=(--batch_size="${BATCH_SIZE:-32}" --save_interval_secs=60
+                --save_summaries_secs=60 --optimizer=rmsprop
+                --weight_decay=0.00004)
+
+  example_step "The Flowers dataset"
+  example_prepare_dataset
+
+  example_step "The pre-trained checkpoint"
+  example_prepare_checkpoint "$url"
+
+  example_step "Fine-tuning only the new layers"
+  example_train "$TRAIN_DIR" --checkpoint_path="$PRETRAINED_CHECKPOINT" \
+    --checkpoint_exclude_scopes="$scopes" --trainable_scopes="$scopes" \
+    --max_number_of_steps="${TRAIN_STEPS:-$steps}" "${recipe[@]}" \
+    "${new_layer_flags[@]}"
+
+  example_step "Evaluating the new layers"
+  example_evaluate "$TRAIN_DIR" validation
+
+  example_step "Fine-tuning all the layers"
+  example_train "$TRAIN_DIR/all" --checkpoint_path="$TRAIN_DIR" \
+    --max_number_of_steps="${ALL_LAYERS_STEPS:-$all_steps}" "${recipe[@]}" \
+    "${all_layer_flags[@]}"
+
+  example_step "Evaluating all the layers"
+  example_evaluate "$TRAIN_DIR/all" validation
+}
