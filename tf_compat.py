@@ -315,18 +315,26 @@ def _file_io_with_bytes_paths():
   # protobuf string field, which must be UTF-8: the path is shown there
   # with U+FFFD for the bytes that are not.
   from tensorflow.python.training import supervisor
-  supervisor.SessionLog = _SessionLogWithPrintablePath
+  supervisor.SessionLog = _session_log_with_printable_path()
 
 
-class _SessionLogWithPrintablePath(object):
-  """`SessionLog(...)` with the bytes of a non-UTF-8 path replaced."""
-  from tensorflow.core.util.event_pb2 import SessionLog as _SessionLog  # pylint: disable=g-import-not-at-top
-  START, STOP, CHECKPOINT = (_SessionLog.START, _SessionLog.STOP,
-                             _SessionLog.CHECKPOINT)
+def _session_log_with_printable_path():
+  """`SessionLog(...)` with the bytes of a non-UTF-8 path replaced.
 
-  def __new__(cls, checkpoint_path='', **kwargs):
-    printable = _path_bytes(checkpoint_path).decode('utf-8', 'replace')
-    return cls._SessionLog(checkpoint_path=printable, **kwargs)
+  Built on first use, not at import: importing event_pb2 imports TensorFlow,
+  which must happen inside `_import_tensorflow_at_log_level`.
+  """
+  from tensorflow.core.util.event_pb2 import SessionLog  # pylint: disable=g-import-not-at-top
+
+  class SessionLogWithPrintablePath(object):
+    START, STOP, CHECKPOINT = (SessionLog.START, SessionLog.STOP,
+                               SessionLog.CHECKPOINT)
+
+    def __new__(cls, checkpoint_path='', **kwargs):
+      printable = _path_bytes(checkpoint_path).decode('utf-8', 'replace')
+      return SessionLog(checkpoint_path=printable, **kwargs)
+
+  return SessionLogWithPrintablePath
 
 
 def _session_feeds_surrogate_strings_as_bytes():

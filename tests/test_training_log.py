@@ -9,7 +9,6 @@ TF_CPP_MIN_LOG_LEVEL=0.
 import logging
 import os
 
-import pytest
 import tensorflow.compat.v1 as tf
 from absl import logging as absl_logging
 
@@ -30,9 +29,6 @@ def _train(dataset_dir, train_dir, log_level):
       env={'TF_CPP_MIN_LOG_LEVEL': log_level}, merge_output=True)
 
 
-@pytest.mark.xfail(reason='known regression of the 2026-12-07 merge: the absl/oneDNN '
-                   'start-up notice is printed a second time, after tf_compat\'s '
-                   'capture (open on issue 27)', strict=False)
 def test_the_first_line_is_the_run_and_no_library_notice_shows(
     deployment_dataset_dir, tmp_path):
   train_dir = str(tmp_path / 'train')
