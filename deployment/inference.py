@@ -42,6 +42,7 @@ from deployment import image_limits
 from deployment import output_files
 from deployment import pipeline
 from deployment import quantize
+from deployment import session_config
 from deployment.errors import UserError
 from nets import i3d_utils
 from nets import nets_factory
@@ -389,10 +390,13 @@ def freeze_graph_def(graph_def, checkpoint_path, output_nodes,
                     ', '.join(missing))
   with tf.Graph().as_default() as graph:
     tf.import_graph_def(graph_def, name='')
-    assigns = [_assign_op(graph, name, value) for name, value in
+    # Fed, not embedded as constants: a constant of a VGG's 400 MB would be
+    # copied into the graph and constant-folded (tens of seconds).
+    feeds = {}
+    assigns = [_assign_op(graph, name, value, feeds) for name, value in
                values.items()]
     with tf.Session(graph=graph) as sess:
-      sess.run(assigns)
+      sess.run(assigns, feeds)
       frozen = tf.graph_util.convert_variables_to_constants(
           sess, graph.as_graph_def(), output_nodes)
   pruned = tf.graph_util.remove_training_nodes(
@@ -403,12 +407,14 @@ def freeze_graph_def(graph_def, checkpoint_path, output_nodes,
   return pruned
 
 
-def _assign_op(graph, name, value):
+def _assign_op(graph, name, value, feeds):
+  """The op that assigns `value` to variable `name`, fed through `feeds`."""
   variable = graph.get_tensor_by_name(name + ':0')
+  fed = tf.placeholder(value.dtype, value.shape)
+  feeds[fed] = value
   if variable.dtype == tf.resource:
-    return tf.raw_ops.AssignVariableOp(resource=variable,
-                                       value=tf.constant(value))
-  return tf.assign(variable, value)
+    return tf.raw_ops.AssignVariableOp(resource=variable, value=fed)
+  return tf.assign(variable, fed)
 
 
 def labels_path_for(graph_path):
@@ -619,7 +625,9 @@ class _FrozenGraphBackend(object):
         self._preprocessed = _resize_and_normalize(
             self._encoded, info['image_size'], info['channels'],
             layers.input_mean or 0.0, layers.input_std or 1.0)
-    self._session = tf.Session(graph=self._graph)
+    self._session = tf.Session(graph=self._graph,
+                               config=session_config.frozen_graph_config(
+                                   graph_def.ByteSize()))
 
   def top_k(self, encoded_images, k):
     images = _preprocess_each(self._session, self._encoded,
