@@ -97,9 +97,11 @@ user who sets ``TF_CPP_MIN_LOG_LEVEL=0`` gets every one of them back (and
   cannot change (``Supervisor.__init__`` from slim.learning, ``Ones.__init__``
   from TensorFlow's RMSProp, ``_colocate_with`` from tf_keras' BatchNorm...).
   Notices for calls from our own code still show, so a new one is seen and
-  fixed. The same for the one Python warning of that kind, tf_slim's
-  ``layer.apply`` (a UserWarning). Can go when tf_slim and tf_keras stop
-  calling deprecated TensorFlow 1 API.
+  fixed. The same for the Python warnings of that kind (UserWarnings that
+  tf_slim's own calls raise): ``layer.apply`` (every slim layer) and
+  ``tf.layers.flatten`` (``slim.flatten``, upstream's Inception and CifarNet
+  heads). Can go when tf_slim and tf_keras stop calling deprecated
+  TensorFlow 1 API.
 """
 
 import importlib
@@ -396,7 +398,8 @@ _CPP_LOG_LINE = re.compile(r'^([IWEF])\d{4} ')
 _CPP_SEVERITY = 'IWEF'
 _ABSL_PRE_INIT_NOTICE = ('WARNING: All log messages before absl::InitializeLog() '
                          'is called are written to STDERR')
-LIBRARY_PYTHON_WARNINGS = (r'`layer\.apply` is deprecated',)
+LIBRARY_PYTHON_WARNINGS = (r'`layer\.apply` is deprecated',
+                           r'`tf\.layers\.flatten` is deprecated')
 
 
 def _min_log_level():

@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 
 from datasets import dataset_factory
@@ -122,10 +123,12 @@ def write_image_files(examples, image_dir):
   return paths
 
 
-def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
-                           split_name='validation', preprocessing_name=None,
-                           moving_average_decay=None):
-  """Top-1 classes of the evaluation pipeline (input_pipeline + network).
+def eval_graph_probabilities(dataset_dir, train_dir, model_name,
+                             image_size=None, split_name='validation',
+                             preprocessing_name=None,
+                             moving_average_decay=None):
+  """Class probabilities [images, classes] of the evaluation pipeline
+  (input_pipeline + network), images in file order.
 
   `moving_average_decay` restores the weights' averages, as
   eval_image_classifier.py does with that flag.
@@ -141,17 +144,23 @@ def eval_graph_predictions(dataset_dir, train_dir, model_name, image_size=None,
         batch_size=3, is_training=False, image_size=size)
     images, _ = tf.data.make_one_shot_iterator(dataset).get_next()
     logits, _ = network_fn(images)
-    top1 = tf.argmax(logits, axis=1)
+    probabilities = tf.nn.softmax(logits)
     saver = tf.train.Saver(evaluation.variables_to_restore(
         moving_average_decay, tf.train.get_or_create_global_step()))
-    predictions = []
+    batches = []
     with tf.Session() as sess:
       saver.restore(sess, tf.train.latest_checkpoint(train_dir))
       while True:
         try:
-          predictions.extend(sess.run(top1).tolist())
+          batches.append(sess.run(probabilities))
         except tf.errors.OutOfRangeError:
-          return predictions
+          return np.concatenate(batches)
+
+
+def eval_graph_predictions(*args, **kwargs):
+  """Top-1 classes of the evaluation pipeline (eval_graph_probabilities'
+  arguments)."""
+  return eval_graph_probabilities(*args, **kwargs).argmax(axis=1).tolist()
 
 
 def label_image_top1(model, paths):

@@ -86,3 +86,19 @@ def test_only_library_deprecation_notices_are_dropped():
     assert shown(library_file)
   finally:
     absl_logging.set_verbosity(verbosity)
+
+
+def test_slim_layers_raise_no_library_user_warning():
+  """tf_slim's own deprecated calls (layer.apply, tf.layers.flatten) are
+  left out; `python -W error` makes any that is not an error."""
+  result = helpers.run_python('''
+      import tf_compat
+      import tensorflow.compat.v1 as tf
+      import tf_slim as slim
+      with tf.Graph().as_default():
+        net = slim.conv2d(tf.zeros([1, 4, 4, 1]), 2, [3, 3])
+        slim.flatten(net)
+      print('built')
+      ''', env={'PYTHONWARNINGS': 'error::UserWarning'}, merge_output=True)
+  assert result.returncode == 0 and 'built' in result.stdout, (
+      result.stdout[-2000:])
