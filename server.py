@@ -127,10 +127,10 @@ def main(_):
                                      FLAGS.host, FLAGS.port,
                                      getattr(error, 'strerror', None) or
                                      error))
-  print(_memory_line(limits), flush=True)
-  print('listening on http://%s:%d/' % (FLAGS.host, server.server_port),
-        flush=True)
-  try:
+  try:  # from the first line that tells the port, a signal stops it cleanly
+    print(_memory_line(limits), flush=True)
+    print('listening on http://%s:%d/' % (FLAGS.host, server.server_port),
+          flush=True)
     server.serve_forever()
   except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM: exit 130 / 143
     raise interrupts.Interrupted(

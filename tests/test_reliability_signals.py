@@ -2,7 +2,9 @@
 
 Ctrl-C (SIGINT to the process group) and SIGTERM end every script with one
 line and exit status 130 / 143 (`deployment/interrupts.py`, installed by
-`common_flags.run_main`); training first finishes its step and saves it. A
+`common_flags.run_main`); training first finishes its step and saves it, the
+server names the address it stopped serving, an evaluation loop stops while
+it waits for a checkpoint. A
 checkpoint save that fails is an error naming the file; `| head` and
 `> /dev/full` end label_image.py quietly or with one line.
 """
@@ -113,6 +115,56 @@ def test_ctrl_c_saves_the_step_and_says_where_to_resume(tmp_path):
       'rerun the same command to resume from it' %
       (os.path.basename(newest), train_dir))
   assert not os.path.exists(os.path.join(train_dir, 'final_step'))
+
+
+def _signal_after(process, marker, signum):
+  """Sends `signum` to the process group once a line holds `marker`;
+  returns (exit status, every line printed)."""
+  lines = []
+  try:
+    for line in process.stdout:
+      lines.append(line)
+      if marker in line:
+        os.killpg(process.pid, signum)
+        break
+    lines.extend(process.stdout)
+    return process.wait(timeout=120), lines
+  finally:
+    helpers.stop_process_group(process)
+
+
+def test_sigterm_stops_the_server_with_its_address(frozen_lenet, tmp_path):
+  _, graph = frozen_lenet
+  process = helpers.start_script(
+      'server.py', '--model_file=' + graph, '--port=0',
+      '--upload_folder=' + str(tmp_path / 'uploads'))
+  status, lines = _signal_after(process, 'listening on', signal.SIGTERM)
+  log = ''.join(lines)
+  assert status == 143, log[-3000:]
+  assert 'Traceback' not in log, log[-3000:]
+  port = int(log.split('listening on http://127.0.0.1:')[1].split('/')[0])
+  assert lines[-1].strip() == (
+      'stopped by SIGTERM: the server at http://127.0.0.1:%d/ stopped; rerun '
+      'the command to serve again' % port)
+
+
+def test_ctrl_c_stops_an_evaluation_loop_waiting_for_checkpoints(tmp_path):
+  dataset_dir = str(tmp_path / 'data')
+  helpers.write_dataset(dataset_dir, num_classes=3)
+  train_dir = tmp_path / 'train'
+  train_dir.mkdir()
+  process = helpers.start_script(
+      'eval_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=' + dataset_dir, '--dataset_split_name=validation',
+      '--model_name=lenet', '--eval_image_size=28',
+      '--checkpoint_path=%s' % train_dir, '--eval_dir=%s' % (tmp_path / 'ev'),
+      '--eval_interval_secs=1')
+  status, lines = _signal_after(process, 'Waiting for new checkpoint',
+                                signal.SIGINT)
+  log = ''.join(lines)
+  assert status == 130, log[-3000:]
+  assert 'Traceback' not in log, log[-3000:]
+  assert lines[-1].startswith('stopped by SIGINT (Ctrl-C): '), log[-3000:]
 
 
 @pytest.fixture
