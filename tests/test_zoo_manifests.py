@@ -8,7 +8,6 @@ none missing, none extra, every shape the same. The end point names and shapes
 are compared too because fine-tuning code and users address layers by them.
 """
 
-import functools
 import glob
 import json
 import os
@@ -145,9 +144,8 @@ def _op_names(logits, end_points):
       key.endswith(('/fc8', '/logits', '/spatial_squeeze'))}
 
 
-@functools.lru_cache(maxsize=None)
 def _build(path):
-  """Builds the manifest's network in a fresh graph (once per test session).
+  """Builds the manifest's network in a fresh graph.
 
   Returns:
     (set of (variable name, shape), set of trainable names, logits shape,
@@ -177,16 +175,17 @@ def _ids(paths):
   return [os.path.basename(p)[:-len('.json')] for p in paths]
 
 
+_ZOO_PATHS = [p for p in _PATHS if _load(p)['net'] in _ZOO]
+
+
+# One test per network, all checks on one build: split across xdist's
+# workers, each check would build the (large) network again.
 @pytest.mark.parametrize('path', _PATHS, ids=_ids(_PATHS))
-def test_variables_match_the_released_checkpoint(path):
+def test_build_matches_the_released_checkpoint_and_upstream(path):
   manifest = _load(path)
-  expected = {(v['name'], tuple(v['shape'])) for v in manifest['variables']}
-
-  variables, trainable, logits_shape, _, predictions_shape, _ = _build(path)
-
-  assert sorted(expected - variables) == [], 'missing from our build'
-  assert sorted(variables - expected) == [], 'extra in our build'
-  assert trainable == set(manifest['trainable_variable_names'])
+  (variables, trainable, logits_shape, end_points, predictions_shape,
+   op_names) = _build(path)
+  _check_variables(manifest, variables, trainable)
   # Every network here returns [batch, classes] logits; some references
   # (DenseNet) keep 1x1 spatial dims, which hold no variables.
   batch, num_classes = manifest['input_shape'][0], manifest['num_classes']
@@ -195,9 +194,22 @@ def test_variables_match_the_released_checkpoint(path):
   assert predictions_shape == logits_shape
   assert nets_factory.get_network_fn(
       manifest['net'], 1).default_image_size == manifest['image_size']
+  if manifest['net'] in _ZOO:
+    # Upstream's end point keys exactly (its testEndPoints /
+    # testEndpointNames): no 'Logits'/'Predictions' where upstream has
+    # none, nothing missing; and the tensors users cut frozen graphs at
+    # are named as upstream's.
+    expected = manifest['end_point_shapes']
+    assert sorted(end_points) == sorted(expected)
+    assert end_points == expected
+    assert op_names == UPSTREAM_OP_NAMES[manifest['net']]
 
 
-_ZOO_PATHS = [p for p in _PATHS if _load(p)['net'] in _ZOO]
+def _check_variables(manifest, variables, trainable):
+  expected = {(v['name'], tuple(v['shape'])) for v in manifest['variables']}
+  assert sorted(expected - variables) == [], 'missing from our build'
+  assert sorted(variables - expected) == [], 'extra in our build'
+  assert trainable == set(manifest['trainable_variable_names'])
 
 
 def test_every_zoo_network_has_a_manifest():
@@ -209,24 +221,8 @@ def test_every_zoo_network_has_a_manifest():
       set(_ZOO) - unlisted)
 
 
-@pytest.mark.parametrize('path', _ZOO_PATHS, ids=_ids(_ZOO_PATHS))
-def test_end_points_match_the_reference(path):
-  expected = _load(path)['end_point_shapes']
-  end_points = _build(path)[3]
-  # Upstream's keys exactly (its testEndPoints / testEndpointNames): no
-  # 'Logits'/'Predictions' where upstream has none, nothing missing.
-  assert sorted(end_points) == sorted(expected)
-  assert end_points == expected
-
-
 def test_op_name_table_covers_every_zoo_network():
   assert sorted(UPSTREAM_OP_NAMES) == sorted(_ZOO)
-
-
-@pytest.mark.parametrize('path', _ZOO_PATHS, ids=_ids(_ZOO_PATHS))
-def test_classifier_ops_carry_upstreams_names(path):
-  """The tensors users cut frozen graphs at are named as upstream's."""
-  assert _build(path)[5] == UPSTREAM_OP_NAMES[_load(path)['net']]
 
 
 def test_networks_without_manifest_carry_upstreams_names():
