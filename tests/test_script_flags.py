@@ -28,6 +28,17 @@ REFUSED_VALUES = [
 ]
 
 
+# (script, a value absl cannot parse): one ERROR: line from every script.
+WRONG_TYPES = [
+    ('train_image_classifier.py', '--batch_size=abc'),
+    ('train_image_classifier.py', '--clone_on_cpu=yes'),
+    ('eval_image_classifier.py', '--batch_size=abc'),
+    ('train_eval_image_classifier.py', '--epochs=abc'),
+    ('export_inference_graph.py', '--image_size=abc'),
+    ('freeze_graph.py', '--input_binary=maybe'),
+    ('label_image.py', '--top_k=abc'),
+]
+
 NOT_A_FLAG = ('freeze_graph.py', 'model.pb')
 
 
@@ -36,6 +47,7 @@ def flag_runs():
   """{(script, argument): CompletedProcess} of every case below."""
   runs = ([(script, ['--bacth_size=3']) for script in SCRIPTS] +
           [(script, [flag]) for script, flag, _ in REFUSED_VALUES] +
+          [(script, [flag]) for script, flag in WRONG_TYPES] +
           [(NOT_A_FLAG[0], [NOT_A_FLAG[1]])])
   return {(script, args[0]): result for (script, args), result in zip(
       runs, helpers.run_scripts_forked(runs))}
@@ -65,6 +77,12 @@ def test_a_mistyped_flag_is_one_error_line(flag_runs, script):
 def test_a_refused_value_is_one_error_line(flag_runs, script, flag, message):
   error = _the_error_line(flag_runs[(script, flag)])
   assert error == 'ERROR: flag %s: %s' % (flag, message)
+
+
+@pytest.mark.parametrize('script,flag', WRONG_TYPES)
+def test_a_value_of_the_wrong_type_is_one_error_line(flag_runs, script, flag):
+  error = _the_error_line(flag_runs[(script, flag)])
+  assert error.startswith('ERROR: flag %s' % flag), error
 
 
 def test_an_argument_that_is_not_a_flag_is_refused(flag_runs):
