@@ -55,6 +55,45 @@ def define_flags(**defaults):
     getattr(flags, 'DEFINE_' + kind)(name, default, help_text)
 
 
+def start_server(model_file, *server_flags):
+  """Starts server.py on a free port; returns (process, port, memory line)."""
+  process = subprocess.Popen(
+      [sys.executable, os.path.join(ROOT, 'server.py'),
+       '--model_file=' + model_file, '--port=0'] + list(server_flags),
+      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+  memory_line = process.stdout.readline().strip()
+  listening = re.search(r'listening on http://[^:]+:(\d+)/',
+                        process.stdout.readline())
+  if not listening:
+    process.kill()
+    raise SystemExit('server.py did not start: %s' % memory_line)
+  return process, int(listening.group(1)), memory_line
+
+
+def upload(port, data, max_tries=100, content_type='image/png'):
+  """POSTs `data` to server.py's API, again after Retry-After while the
+  server is busy; returns the HTTP statuses it got, the last one final."""
+  import urllib.error  # pylint: disable=g-import-not-at-top
+  import urllib.request  # pylint: disable=g-import-not-at-top
+  no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+  request = urllib.request.Request(
+      'http://127.0.0.1:%d/api/classify' % port, data=data,
+      headers={'Content-Type': content_type})
+  statuses = []
+  while len(statuses) < max_tries:
+    try:
+      with no_proxy.open(request, timeout=600) as response:
+        response.read()
+        return statuses + [response.status]
+    except urllib.error.HTTPError as error:
+      statuses.append(error.code)
+      if error.code != 503:
+        return statuses
+      time.sleep(float(error.headers.get('Retry-After', 1)))
+  return statuses
+
+
 def run_isolated(spec, timeout=1800):
   """Runs one measurement in a new process; returns its result dict.
 

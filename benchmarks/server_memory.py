@@ -23,13 +23,8 @@ import concurrent.futures
 import io
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -52,7 +47,6 @@ flags.DEFINE_string('work_dir', None, 'Where the model goes (a temp dir).')
 FLAGS = flags.FLAGS
 
 MIB = 1024 * 1024
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def export_model(model_name, num_classes, work_dir):
@@ -98,56 +92,20 @@ def constant_png(width, height):
   return buffer.getvalue()
 
 
-def upload(port, data, max_tries=100):
-  """POSTs `data` to the API, again after Retry-After while the server is
-  busy; returns the HTTP statuses it got, the last one final."""
-  request = urllib.request.Request(
-      'http://127.0.0.1:%d/api/classify' % port, data=data,
-      headers={'Content-Type': 'image/png'})
-  statuses = []
-  while len(statuses) < max_tries:
-    try:
-      with _NO_PROXY.open(request, timeout=600) as response:
-        response.read()
-        return statuses + [response.status]
-    except urllib.error.HTTPError as error:
-      statuses.append(error.code)
-      if error.code != 503:
-        return statuses
-      time.sleep(float(error.headers.get('Retry-After', 1)))
-  return statuses
-
-
-def start_server(model_file):
-  """Starts server.py on a free port; returns (process, port, memory line)."""
-  process = subprocess.Popen(
-      [sys.executable, os.path.join(ROOT, 'server.py'),
-       '--model_file=' + model_file, '--port=0',
-       '--max_in_flight=%d' % FLAGS.max_in_flight,
-       '--max_megapixels=%g' % FLAGS.max_megapixels],
-      cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
-  memory_line = process.stdout.readline().strip()
-  listening = re.search(r'listening on http://[^:]+:(\d+)/',
-                        process.stdout.readline())
-  if not listening:
-    process.kill()
-    raise SystemExit('server.py did not start: %s' % memory_line)
-  return process, int(listening.group(1)), memory_line
-
-
 def main(_):
   work_dir = FLAGS.work_dir or tempfile.mkdtemp(prefix='server_memory_')
   model_file = export_model(FLAGS.model_name, FLAGS.num_classes, work_dir)
   data = constant_png(FLAGS.width, FLAGS.height)
-  process, port, memory_line = start_server(model_file)
+  process, port, memory_line = benchmark_lib.start_server(
+      model_file, '--max_in_flight=%d' % FLAGS.max_in_flight,
+      '--max_megapixels=%g' % FLAGS.max_megapixels)
   try:
-    upload(port, constant_png(8, 8))  # first-request set-up, not the load
+    benchmark_lib.upload(port, constant_png(8, 8))  # first-request set-up, not the load
     reset_peak(process.pid)
     before = memory_mib(process.pid)
     with concurrent.futures.ThreadPoolExecutor(FLAGS.concurrency) as pool:
       answers = list(pool.map(
-          lambda _: upload(port, data),
+          lambda _: benchmark_lib.upload(port, data),
           range(FLAGS.concurrency * FLAGS.requests_per_client)))
     after = memory_mib(process.pid)
   finally:

@@ -10,6 +10,7 @@ quantize_all_networks.py.
 
 import numpy as np
 import pytest
+from ai_edge_litert.interpreter import Interpreter
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -285,7 +286,9 @@ def _int8_tflite_probabilities(path, output_node, images):
       input_shapes={'input': [1, SIZE, SIZE, 3]})
   converter.inference_type = tf.int8
   converter.quantized_input_stats = {'input': (0.0, 127.0)}  # [-1, 1] images
-  interpreter = tf.lite.Interpreter(model_content=converter.convert())
+  # LiteRT's interpreter, as deployment/runtime_tflite.py runs models
+  # (tf.lite.Interpreter is deprecated).
+  interpreter = Interpreter(model_content=converter.convert())
   interpreter.allocate_tensors()
   tensor_types = {d['dtype'] for d in interpreter.get_tensor_details()}
   source, = interpreter.get_input_details()
