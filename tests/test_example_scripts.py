@@ -81,14 +81,16 @@ def _evaluations(result):
   return evaluations
 
 
-def test_fine_tuning_script_runs_both_phases(tmp_path, flowers_dir):
-  """Inception-v1's script for real: both phases train, both evaluate.
+@pytest.mark.parametrize('script,model,size,backbone,archive', FINE_TUNES,
+                         ids=[case[1] for case in FINE_TUNES])
+def test_fine_tuning_script_runs_both_phases(tmp_path, flowers_dir, script,
+                                             model, size, backbone, archive):
+  """Each fine-tuning script for real: both phases train, both evaluate.
 
-  The four fine-tuning scripts share every step (scripts/lib); the other
-  three differ only in their flags, which the next test checks without
-  building their large networks.
+  The four scripts share every step (scripts/lib); the next test checks
+  their flags against upstream's.
   """
-  script, model, size, backbone, _ = FINE_TUNES[0]
+  del archive  # the offline test's
   env = _example_env(tmp_path, flowers_dir, IMAGE_SIZE=size)
   os.makedirs(env['PRETRAINED_CHECKPOINT_DIR'])
   pretrained = os.path.join(env['PRETRAINED_CHECKPOINT_DIR'], model + '.ckpt')
