@@ -358,6 +358,13 @@ def _interrupted_training(train_dir):
 
 
 def _slim_train(flags_obj, master, model, step_fn, init_fn, optimizer, saver):
+  with distributed.sync_stop_grace(flags_obj.sync_replicas):
+    return _slim_learning_train(flags_obj, master, model, step_fn, init_fn,
+                                optimizer, saver)
+
+
+def _slim_learning_train(flags_obj, master, model, step_fn, init_fn,
+                         optimizer, saver):
   return slim.learning.train(
       model.train_op,
       logdir=flags_obj.train_dir,
@@ -373,7 +380,7 @@ def _slim_train(flags_obj, master, model, step_fn, init_fn, optimizer, saver):
       sync_optimizer=optimizer if flags_obj.sync_replicas else None,
       # The chief's sync-queue runner waits for a next gradient no worker
       # sends once the last step is done: without this the run ends in
-      # RuntimeError after the Supervisor's grace period.
+      # RuntimeError after the Supervisor's grace period (sync_stop_grace).
       ignore_live_threads=bool(flags_obj.sync_replicas),
       session_config=session_config.session_config_from_flags(flags_obj),
       saver=saver)
