@@ -2,7 +2,8 @@
 
 Ctrl-C (SIGINT to the process group) and SIGTERM end every script with one
 line and exit status 130 / 143 (`deployment/interrupts.py`, installed by
-`common_flags.run_main`); training first finishes its step and saves it, the
+`common_flags.run_main`); training (and train_eval) first finishes its step
+and saves it, the
 server names the address it stopped serving, an evaluation loop stops while
 it waits for a checkpoint. A
 checkpoint save that fails is an error naming the file; `| head` and
@@ -165,6 +166,26 @@ def test_ctrl_c_stops_an_evaluation_loop_waiting_for_checkpoints(tmp_path):
   assert status == 130, log[-3000:]
   assert 'Traceback' not in log, log[-3000:]
   assert lines[-1].startswith('stopped by SIGINT (Ctrl-C): '), log[-3000:]
+
+
+def test_ctrl_c_stops_train_eval_and_says_where_to_resume(tmp_path):
+  dataset_dir = str(tmp_path / 'data')
+  helpers.write_dataset(dataset_dir, num_classes=3)
+  train_dir = str(tmp_path / 'train')
+  process = helpers.start_script(
+      'train_eval_image_classifier.py', '--dataset_name=quiz',
+      '--dataset_dir=%s' % dataset_dir, '--dataset_split_name=validation',
+      '--train_dir=%s' % train_dir, '--eval_dir=%s' % (tmp_path / 'ev'),
+      '--model_name=lenet', '--train_image_size=28', '--eval_image_size=28',
+      '--batch_size=2', '--num_readers=1', '--num_preprocessing_threads=1',
+      '--epochs=100000', '--log_every_n_steps=1')
+  status, lines = _signal_after(process, 'global step 2:', signal.SIGINT)
+  log = ''.join(lines)
+  assert status == 130, log[-3000:]
+  assert 'Traceback' not in log, log[-3000:]
+  assert lines[-1].startswith('stopped by SIGINT (Ctrl-C): '), log[-3000:]
+  assert 'rerun the same command to resume' in lines[-1], lines[-1]
+  assert checkpoints.latest_listed(train_dir), os.listdir(train_dir)
 
 
 @pytest.fixture
