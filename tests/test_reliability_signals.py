@@ -84,40 +84,6 @@ def test_sigterm_ends_any_script_with_one_line_and_143(tmp_path):
       'or not at all, so rerun the same command to start again')
 
 
-def test_ctrl_c_saves_the_step_and_says_where_to_resume(tmp_path):
-  dataset_dir = str(tmp_path / 'data')
-  helpers.write_dataset(dataset_dir, num_classes=3)
-  train_dir = str(tmp_path / 'train')
-  process = helpers.start_script(
-      'train_image_classifier.py', '--dataset_name=quiz',
-      '--dataset_dir=%s' % dataset_dir, '--train_dir=%s' % train_dir,
-      '--model_name=lenet', '--train_image_size=28', '--batch_size=2',
-      '--num_readers=1', '--num_preprocessing_threads=1',
-      '--max_number_of_steps=100000', '--log_every_n_steps=1',
-      '--save_interval_secs=100000')
-  lines = []
-  try:
-    for line in process.stdout:
-      lines.append(line)
-      if 'global step 2:' in line:
-        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal
-        break
-    lines.extend(process.stdout)
-    assert process.wait(timeout=120) == 130, ''.join(lines[-20:])
-  finally:
-    helpers.stop_process_group(process)
-  log = ''.join(lines)
-  assert 'Traceback' not in log, log[-3000:]
-  newest = checkpoints.resolve_readable(train_dir)
-  step = checkpoints.checkpoint_step(newest)
-  assert step >= 2
-  assert log.strip().splitlines()[-1] == (
-      'stopped by SIGINT (Ctrl-C): training stopped and saved %s in %s; '
-      'rerun the same command to resume from it' %
-      (os.path.basename(newest), train_dir))
-  assert not os.path.exists(os.path.join(train_dir, 'final_step'))
-
-
 def _signal_after(process, marker, signum):
   """Sends `signum` to the process group once a line holds `marker`;
   returns (exit status, every line printed)."""
@@ -132,6 +98,37 @@ def _signal_after(process, marker, signum):
     return process.wait(timeout=120), lines
   finally:
     helpers.stop_process_group(process)
+
+
+def _lenet_run_stopped(tmp_path, script, marker, signum, *flags):
+  """Runs `script` with LeNet on a 3-class dataset, sends `signum` once a
+  line holds `marker`; returns (exit status, every line printed)."""
+  dataset_dir = str(tmp_path / 'data')
+  helpers.write_dataset(dataset_dir, num_classes=3)
+  process = helpers.start_script(
+      script, '--dataset_name=quiz', '--dataset_dir=%s' % dataset_dir,
+      '--model_name=lenet', *flags)
+  return _signal_after(process, marker, signum)
+
+
+def test_ctrl_c_saves_the_step_and_says_where_to_resume(tmp_path):
+  train_dir = str(tmp_path / 'train')
+  status, lines = _lenet_run_stopped(
+      tmp_path, 'train_image_classifier.py', 'global step 2:', signal.SIGINT,
+      '--train_dir=%s' % train_dir, '--train_image_size=28',
+      '--batch_size=2', '--max_number_of_steps=100000', '--num_readers=1',
+      '--log_every_n_steps=1', '--save_interval_secs=100000')
+  assert status == 130, ''.join(lines[-20:])
+  log = ''.join(lines)
+  assert 'Traceback' not in log, log[-3000:]
+  newest = checkpoints.resolve_readable(train_dir)
+  step = checkpoints.checkpoint_step(newest)
+  assert step >= 2
+  assert log.strip().splitlines()[-1] == (
+      'stopped by SIGINT (Ctrl-C): training stopped and saved %s in %s; '
+      'rerun the same command to resume from it' %
+      (os.path.basename(newest), train_dir))
+  assert not os.path.exists(os.path.join(train_dir, 'final_step'))
 
 
 def test_sigterm_stops_the_server_with_its_address(frozen_lenet, tmp_path):
@@ -150,18 +147,13 @@ def test_sigterm_stops_the_server_with_its_address(frozen_lenet, tmp_path):
 
 
 def test_ctrl_c_stops_an_evaluation_loop_waiting_for_checkpoints(tmp_path):
-  dataset_dir = str(tmp_path / 'data')
-  helpers.write_dataset(dataset_dir, num_classes=3)
   train_dir = tmp_path / 'train'
   train_dir.mkdir()
-  process = helpers.start_script(
-      'eval_image_classifier.py', '--dataset_name=quiz',
-      '--dataset_dir=' + dataset_dir, '--dataset_split_name=validation',
-      '--model_name=lenet', '--eval_image_size=28',
-      '--checkpoint_path=%s' % train_dir, '--eval_dir=%s' % (tmp_path / 'ev'),
-      '--eval_interval_secs=1')
-  status, lines = _signal_after(process, 'Waiting for new checkpoint',
-                                signal.SIGINT)
+  status, lines = _lenet_run_stopped(
+      tmp_path, 'eval_image_classifier.py', 'Waiting for new checkpoint',
+      signal.SIGINT, '--dataset_split_name=validation',
+      '--eval_image_size=28', '--checkpoint_path=%s' % train_dir,
+      '--eval_dir=%s' % (tmp_path / 'ev'), '--eval_interval_secs=1')
   log = ''.join(lines)
   assert status == 130, log[-3000:]
   assert 'Traceback' not in log, log[-3000:]
@@ -169,17 +161,13 @@ def test_ctrl_c_stops_an_evaluation_loop_waiting_for_checkpoints(tmp_path):
 
 
 def test_ctrl_c_stops_train_eval_and_says_where_to_resume(tmp_path):
-  dataset_dir = str(tmp_path / 'data')
-  helpers.write_dataset(dataset_dir, num_classes=3)
   train_dir = str(tmp_path / 'train')
-  process = helpers.start_script(
-      'train_eval_image_classifier.py', '--dataset_name=quiz',
-      '--dataset_dir=%s' % dataset_dir, '--dataset_split_name=validation',
+  status, lines = _lenet_run_stopped(
+      tmp_path, 'train_eval_image_classifier.py', 'global step 2:',
+      signal.SIGINT, '--dataset_split_name=validation',
       '--train_dir=%s' % train_dir, '--eval_dir=%s' % (tmp_path / 'ev'),
-      '--model_name=lenet', '--train_image_size=28', '--eval_image_size=28',
-      '--batch_size=2', '--num_readers=1', '--num_preprocessing_threads=1',
-      '--epochs=100000', '--log_every_n_steps=1')
-  status, lines = _signal_after(process, 'global step 2:', signal.SIGINT)
+      '--train_image_size=28', '--eval_image_size=28', '--batch_size=2',
+      '--epochs=100000', '--log_every_n_steps=1', '--num_readers=1')
   log = ''.join(lines)
   assert status == 130, log[-3000:]
   assert 'Traceback' not in log, log[-3000:]
