@@ -100,7 +100,8 @@ def main(_):
       model_file, '--max_in_flight=%d' % FLAGS.max_in_flight,
       '--max_megapixels=%g' % FLAGS.max_megapixels)
   try:
-    benchmark_lib.upload(port, constant_png(8, 8))  # first-request set-up, not the load
+    # The first request's set-up is not the load.
+    benchmark_lib.upload(port, constant_png(8, 8))
     reset_peak(process.pid)
     before = memory_mib(process.pid)
     with concurrent.futures.ThreadPoolExecutor(FLAGS.concurrency) as pool:

@@ -41,18 +41,12 @@ FLAGS = flags.FLAGS
 
 
 def read_images(dataset_dir, pattern, count):
-  """The first `count` encoded images ('image/encoded') of the shards."""
-  import tf_compat  # noqa: F401  pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  """The first `count` encoded images of the shards."""
+  from datasets import dataset_utils  # pylint: disable=g-import-not-at-top
   paths = sorted(glob.glob(os.path.join(dataset_dir, pattern)))
   if not paths:
     raise SystemExit('no %s in %s' % (pattern, dataset_dir))
-  images = []
-  for record in tf.data.TFRecordDataset(paths).take(count):
-    example = tf.train.Example.FromString(record.numpy())
-    images.append(example.features.feature['image/encoded'].bytes_list
-                  .value[0])
-  return images
+  return [encoded for encoded, _ in dataset_utils.read_examples(paths, count)]
 
 
 def requests_per_second(model_file, images):

@@ -28,6 +28,7 @@ import zipfile
 
 import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
+from tensorflow.python.util import deprecation
 import tf_slim as slim
 
 from deployment import output_files
@@ -386,6 +387,24 @@ LABEL_KEY = 'image/class/label'
 IMAGE_SIGNATURES = (b'\xff\xd8\xff', b'\x89PNG\r\n\x1a\n', b'GIF87a',
                     b'GIF89a', b'BM')
 
+
+
+def read_examples(paths, limit=None):
+  """[(encoded image bytes, label)] of the records of `paths`, in order; at
+  most `limit` of them. For tools that handle the images themselves (a
+  benchmark uploading them, tests writing them to files)."""
+  examples = []
+  # The one reader that needs no session; its deprecation notice would show
+  # in every caller's log.
+  with deprecation.silence():
+    for path in paths:
+      for record in tf.io.tf_record_iterator(path):
+        if limit is not None and len(examples) >= limit:
+          return examples
+        feature = tf.train.Example.FromString(record).features.feature
+        examples.append((feature[ENCODED_KEY].bytes_list.value[0],
+                         feature[LABEL_KEY].int64_list.value[0]))
+  return examples
 
 def decode_image(encoded, channels):
   """Decodes JPEG/PNG/GIF/BMP bytes to uint8 [H, W, channels] (1 or 3)."""

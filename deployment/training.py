@@ -359,31 +359,25 @@ def _interrupted_training(train_dir):
 
 def _slim_train(flags_obj, master, model, step_fn, init_fn, optimizer, saver):
   with distributed.sync_stop_grace(flags_obj.sync_replicas):
-    return _slim_learning_train(flags_obj, master, model, step_fn, init_fn,
-                                optimizer, saver)
-
-
-def _slim_learning_train(flags_obj, master, model, step_fn, init_fn,
-                         optimizer, saver):
-  return slim.learning.train(
-      model.train_op,
-      logdir=flags_obj.train_dir,
-      train_step_fn=step_fn,
-      master=master,
-      is_chief=(flags_obj.task == 0),
-      init_fn=init_fn,
-      summary_op=model.summary_op,
-      number_of_steps=flags_obj.max_number_of_steps,
-      log_every_n_steps=flags_obj.log_every_n_steps,
-      save_summaries_secs=flags_obj.save_summaries_secs,
-      save_interval_secs=flags_obj.save_interval_secs,
-      sync_optimizer=optimizer if flags_obj.sync_replicas else None,
-      # The chief's sync-queue runner waits for a next gradient no worker
-      # sends once the last step is done: without this the run ends in
-      # RuntimeError after the Supervisor's grace period (sync_stop_grace).
-      ignore_live_threads=bool(flags_obj.sync_replicas),
-      session_config=session_config.session_config_from_flags(flags_obj),
-      saver=saver)
+    return slim.learning.train(
+        model.train_op,
+        logdir=flags_obj.train_dir,
+        train_step_fn=step_fn,
+        master=master,
+        is_chief=(flags_obj.task == 0),
+        init_fn=init_fn,
+        summary_op=model.summary_op,
+        number_of_steps=flags_obj.max_number_of_steps,
+        log_every_n_steps=flags_obj.log_every_n_steps,
+        save_summaries_secs=flags_obj.save_summaries_secs,
+        save_interval_secs=flags_obj.save_interval_secs,
+        sync_optimizer=optimizer if flags_obj.sync_replicas else None,
+        # The chief's sync-queue runner waits for a next gradient no worker
+        # sends once the last step is done: without this the run ends in
+        # RuntimeError after the Supervisor's grace period (sync_stop_grace).
+        ignore_live_threads=bool(flags_obj.sync_replicas),
+        session_config=session_config.session_config_from_flags(flags_obj),
+        saver=saver)
 
 
 def _check_first_record(dataset, path):

@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from datasets import dataset_factory
+from datasets import dataset_utils
 from datasets import fake_data
 from datasets import input_pipeline
 from deployment import evaluation
@@ -100,15 +101,8 @@ def export_frozen(dataset_dir, train_dir, output_file, model_name,
 
 def split_examples(dataset_dir, split_name):
   """[(encoded image bytes, label)] of a split, in file order."""
-  examples = []
   pattern = os.path.join(dataset_dir, 'quiz_%s_*.tfrecord' % split_name)
-  for path in sorted(glob.glob(pattern)):
-    for record in tf.io.tf_record_iterator(path):
-      example = tf.train.Example.FromString(record)
-      feature = example.features.feature
-      examples.append((feature['image/encoded'].bytes_list.value[0],
-                       feature['image/class/label'].int64_list.value[0]))
-  return examples
+  return dataset_utils.read_examples(sorted(glob.glob(pattern)))
 
 
 def write_image_files(examples, image_dir):
