@@ -220,8 +220,8 @@ def _clone_loss(clone, num_clones, regularization_loss=None):
 
   Returns None when there is no loss at all.
   """
+  parts = []
   with tf.device(clone.device):
-    parts = []
     clone_losses = tf.losses.get_losses(clone.scope)
     if clone_losses:
       clone_loss = tf.add_n(clone_losses, name='clone_loss')
@@ -229,12 +229,13 @@ def _clone_loss(clone, num_clones, regularization_loss=None):
         clone_loss = tf.div(clone_loss, 1.0 * num_clones,
                             name='scaled_clone_loss')
       parts.append(clone_loss)
-      tf.summary.scalar('Losses/clone_loss', clone_loss)
     if regularization_loss is not None:
       parts.append(regularization_loss)
-    if not parts:
-      return None
-    return tf.add_n(parts, name='clone_total_loss')
+    total = tf.add_n(parts, name='clone_total_loss') if parts else None
+  # Outside the clone's device, as upstream: summaries stay off the GPUs.
+  if clone_losses:
+    tf.summary.scalar('Losses/clone_loss', clone_loss)
+  return total
 
 
 def _regularization_loss(regularization_losses):
@@ -283,7 +284,7 @@ def optimize_clones(clones, optimizer, regularization_losses=None,
   if not clone_losses:
     raise ValueError('No clone has a loss: model_fn must add its losses '
                      '(tf.losses.* or slim.losses.*)')
-  total_loss = tf.add_n(clone_losses, name='clones_total_loss')
+  total_loss = tf.add_n(clone_losses, name='total_loss')
   return total_loss, _sum_clones_gradients(clone_grads)
 
 
@@ -354,8 +355,9 @@ def deploy(config, model_fn, args=None, kwargs=None, optimizer=None,
       the model variables `train_op` updates with every step, or None.
 
   Returns:
-    A `DeployedModel`. Without an optimizer, `train_op` only runs the update
-    ops (None without any) and `total_loss` is the clones' loss.
+    A `DeployedModel`; its `total_loss` is the clones' summed loss (the op
+    `total_loss`, as upstream). Without an optimizer, `train_op` only runs
+    the update ops (None without any).
   """
   summaries = set(tf.get_collection(tf.GraphKeys.SUMMARIES))
   with tf.device(config.variables_device()):
@@ -366,30 +368,38 @@ def deploy(config, model_fn, args=None, kwargs=None, optimizer=None,
   if moving_averages is not None:
     with tf.device(config.variables_device()):
       update_ops.append(moving_averages.apply(slim.get_model_variables()))
-  if optimizer is None:
-    total_loss = _evaluation_loss(clones)
-    train_op = tf.group(*update_ops) if update_ops else None
-  else:
-    # Not under optimizer_device(): a single clone's device is '', which
-    # would pin its backward pass to the CPU.
-    if callable(var_list):
-      var_list = var_list()
-    total_loss, grads_and_vars = optimize_clones(
-        clones, optimizer,
-        kwargs=None if var_list is None else {'var_list': var_list})
-    if summarize_gradients:
-      summaries |= set(_gradient_summaries(grads_and_vars))
-  if total_loss is not None:
-    # Summarised before the NaN check: a NaN fails the training step, which
-    # reports it, not the summary thread.
-    summaries.add(tf.summary.scalar('total_loss', total_loss))
-  if optimizer is not None:
-    with tf.device(config.optimizer_device()):
-      train_op, total_loss = _train_op(optimizer, grads_and_vars, total_loss,
-                                       global_step, update_ops,
-                                       check_numerics)
-  return DeployedModel(train_op, _summary_op(summaries, clones), total_loss,
-                       clones)
+  # As upstream, the summed loss, the update and the summaries go on the
+  # optimizer's device; each clone's gradients stay on the clone's.
+  with tf.device(config.optimizer_device()):
+    if optimizer is None:
+      total_loss = _evaluation_loss(clones)
+      train_op = tf.group(*update_ops) if update_ops else None
+    else:
+      if callable(var_list):
+        var_list = var_list()
+      total_loss, grads_and_vars = optimize_clones(
+          clones, optimizer,
+          kwargs=None if var_list is None else {'var_list': var_list})
+      if summarize_gradients:
+        summaries |= set(_gradient_summaries(grads_and_vars))
+      train_op = _train_op(optimizer, grads_and_vars, total_loss,
+                           global_step, update_ops, check_numerics)
+    if total_loss is not None:
+      # The unchecked loss: a NaN fails the training step, which reports
+      # it, not the summary thread.
+      summaries.add(_scalar_summary('total_loss', total_loss))
+    summary_op = _summary_op(summaries, clones)
+  return DeployedModel(train_op, summary_op, total_loss, clones)
+
+
+def _scalar_summary(tag, tensor):
+  """A scalar summary tagged `tag` although an op (the loss) already has
+  that name: `tf.summary.scalar` derives its tag from a fresh name scope and
+  would write `total_loss_1`."""
+  summary = tf.raw_ops.ScalarSummary(tags=tag, values=tensor,
+                                     name=tag + '_summary')
+  tf.add_to_collection(tf.GraphKeys.SUMMARIES, summary)
+  return summary
 
 
 def _evaluation_loss(clones):
@@ -400,16 +410,13 @@ def _evaluation_loss(clones):
       tf.losses.get_regularization_losses())
   if regularization_loss is not None:
     losses.append(regularization_loss)
-  return tf.add_n(losses, name='clones_total_loss') if losses else None
+  return tf.add_n(losses, name='total_loss') if losses else None
 
 
 def _train_op(optimizer, grads_and_vars, total_loss, global_step, update_ops,
               check_numerics):
-  """(train_op, total_loss): one step applies the gradients and update ops.
-
-  With `check_numerics` the returned loss is the checked one, and the
-  gradients are applied only once it passed.
-  """
+  """The op of one step: applies the gradients and the update ops, and
+  returns the loss (with `check_numerics`, only once that loss is finite)."""
   if check_numerics:
     total_loss = tf.debugging.check_numerics(total_loss,
                                              NON_FINITE_LOSS_MESSAGE)
@@ -417,8 +424,7 @@ def _train_op(optimizer, grads_and_vars, total_loss, global_step, update_ops,
     grad_updates = optimizer.apply_gradients(
         grads_and_vars, global_step=global_step)
   with tf.control_dependencies([tf.group(*(update_ops + [grad_updates]))]):
-    train_op = tf.identity(total_loss, name='train_op')
-  return train_op, total_loss
+    return tf.identity(total_loss, name='train_op')
 
 
 def _summary_op(summaries, clones):

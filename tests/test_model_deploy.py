@@ -1,5 +1,9 @@
 """Tests for deployment/model_deploy.py: two CPU clones, checked with numbers."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -17,6 +21,7 @@ CLONE_TARGETS = [
     np.array([[1.], [0.]], np.float32),
     np.array([[2.], [-1.]], np.float32),
 ]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INITIAL_WEIGHTS = np.array([[0.5], [-0.25], [1.0]], np.float32)
 
 
@@ -149,6 +154,57 @@ def test_gpu_clones_are_named_as_upstream():
   assert model_deploy.DeploymentConfig(
       num_clones=2, num_ps_tasks=1).clone_device(1) == (
           '/job:worker/device:GPU:1')
+
+
+def test_losses_and_summaries_are_placed_and_named_as_upstream():
+  """GPU clones: every summary on the CPU (the optimizer's device), the
+  summed loss the op `total_loss`, tagged `total_loss` in TensorBoard."""
+  with tf.Graph().as_default():
+    config = model_deploy.DeploymentConfig(num_clones=2)
+    model = model_deploy.deploy(
+        config, linear_model_fn_for(zip(CLONE_INPUTS, CLONE_TARGETS)),
+        optimizer=tf.train.GradientDescentOptimizer(0.1))
+    assert model.total_loss.op.name == 'total_loss'
+    assert model.train_op.op.name == 'train_op'
+    assert [c.device for c in model.clones] == ['/device:GPU:0',
+                                                '/device:GPU:1']
+    assert model.summary_op.op.inputs
+    assert {tensor.device for tensor in model.summary_op.op.inputs} == {
+        '/device:CPU:0'}
+    config = tf.ConfigProto(allow_soft_placement=True)  # no GPU here
+    with tf.Session(config=config) as sess:
+      sess.run(tf.global_variables_initializer())
+      summary = tf.Summary.FromString(sess.run(model.summary_op))
+  assert 'total_loss' in {value.tag for value in summary.value}
+
+
+# Upstream's tests ran with TensorFlow 1's reference variables, whose
+# value() sits on the variable's device; resource variables read where used.
+REFERENCE_VARIABLES_SCRIPT = """
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+import tf_slim as slim
+from deployment import model_deploy
+
+def model_fn():
+  net = slim.batch_norm(tf.ones([4, 3]), fused=True)
+  slim.losses.log_loss(slim.fully_connected(net, 1, tf.sigmoid), tf.ones([4, 1]))
+
+config = model_deploy.DeploymentConfig(num_clones=2, num_ps_tasks=2)
+model_deploy.create_clones(config, model_fn)
+for variable in slim.get_variables():
+  assert variable.value().device == variable.device, variable
+print(sorted({variable.device for variable in slim.get_variables()}))
+"""
+
+
+def test_reference_variables_are_read_on_their_parameter_server():
+  result = subprocess.run([sys.executable, '-c', REFERENCE_VARIABLES_SCRIPT],
+                          cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.split('\n')[-2] == str([
+      '/job:ps/task:0/device:CPU:0', '/job:ps/task:1/device:CPU:0'])
 
 
 @pytest.mark.parametrize('kwargs', [

@@ -23,6 +23,7 @@ from deployment import model_conversion
 from deployment import model_evaluation
 from deployment import pipeline
 from deployment import runtime_tflite
+from deployment import xnnpack_rewrites
 from deployment.errors import UserError
 from nets import nets_factory
 
@@ -337,3 +338,63 @@ def test_missing_or_empty_calibration_split_is_one_line(
   with pytest.raises(UserError, match='calibration split .* has no records'):
     model_conversion.CalibrationSet(
         pipeline.load_dataset('quiz', 'train', empty_dir), lenet['info'], 5)
+
+
+def _pools_graph():
+  """Every AvgPool padding case on an odd-sized map: full windows (VALID),
+  SAME borders at stride 1 and 2, and SAME that pads only the end."""
+  with tf.Graph().as_default() as graph:
+    images = tf.placeholder(tf.float32, [None, 9, 9, 4], name='input')
+    pools = [tf.nn.avg_pool2d(images, 2, 2, 'VALID'),
+             tf.nn.avg_pool2d(images, 3, 1, 'SAME'),
+             tf.nn.avg_pool2d(images, 3, 2, 'SAME'),
+             tf.nn.avg_pool2d(images, 2, 2, 'SAME')]
+    tf.identity(tf.concat([tf.reshape(p, [-1, p.shape[1] * p.shape[2] * 4])
+                           for p in pools], 1), name='output')
+  return graph.as_graph_def()
+
+
+def _run_graph(graph_def, output, images):
+  with tf.Graph().as_default() as graph:
+    tf.import_graph_def(graph_def, name='')
+    with tf.Session(graph=graph) as sess:
+      return sess.run(output + ':0', {'input:0': images})
+
+
+def test_average_pools_become_depthwise_convolutions_of_the_same_function():
+  graph_def = _pools_graph()
+  rewritten = xnnpack_rewrites.average_pools_as_convolutions(graph_def)
+  assert 'AvgPool' not in {node.op for node in rewritten.node}
+  assert 'AvgPool' in {node.op for node in graph_def.node}  # a copy
+  images = np.random.RandomState(0).uniform(-3, 3, (2, 9, 9, 4))
+  np.testing.assert_allclose(_run_graph(rewritten, 'output', images),
+                             _run_graph(graph_def, 'output', images),
+                             atol=1e-6)
+
+
+def test_int8_file_runs_its_average_pools_as_convolutions(tmp_path):
+  """No AVERAGE_POOL_2D left for LiteRT's own one-thread kernel."""
+  rng = np.random.RandomState(0)
+  with tf.Graph().as_default() as graph:
+    images = tf.placeholder(tf.float32, [None, 12, 12, 1], name='input')
+    weights = rng.normal(size=(3, 3, 1, 8)).astype(np.float32)
+    net = tf.nn.relu(tf.nn.conv2d(images, weights, 1, 'SAME'))
+    net = tf.nn.avg_pool2d(net, 3, 1, 'SAME')
+    net = tf.nn.avg_pool2d(net, 2, 2, 'VALID')
+    fc = rng.normal(size=(288, 5)).astype(np.float32) * 0.1
+    tf.nn.softmax(tf.matmul(tf.reshape(net, [-1, 288]), fc),
+                  name='Predictions')
+  info = {'model_name': 'tiny_pools', 'input_node': 'input',
+          'output_node': 'Predictions', 'image_size': 12, 'channels': 1}
+  inputs = rng.uniform(-1, 1, (100, 12, 12, 1)).astype(np.float32)
+  path = str(tmp_path / 'pools.tflite')
+  model_conversion.write_model(model_conversion.tflite_model(
+      graph.as_graph_def(), info, 'int8',
+      model_conversion.ArrayCalibration(inputs[:50])), path)
+  runner = runtime_tflite.TFLiteRunner(path)
+  operations = runner._interpreter._get_ops_details()  # pylint: disable=protected-access
+  assert 'AVERAGE_POOL_2D' not in {op['op_name'] for op in operations}
+  assert 'DEPTHWISE_CONV_2D' in {op['op_name'] for op in operations}
+  expected = _run_graph(graph.as_graph_def(), 'Predictions', inputs)
+  agree = np.mean(runner.run(inputs).argmax(1) == expected.argmax(1))
+  assert agree >= 0.95, agree
