@@ -180,33 +180,58 @@ def _fashion_subset(directory, sizes):
   return out
 
 
-@pytest.mark.skipif(not os.path.isdir(FASHION_DIR),
-                    reason='Debian package dataset-fashion-mnist not '
-                    'installed (scripts/install_system_deps.sh)')
-def test_int8_keeps_top1_on_real_fashion_mnist(tmp_path):
-  dataset_dir = _fashion_subset(str(tmp_path), {'train': 2000, 'test': 200})
-  train_dir = str(tmp_path / 'train')
+def _run_graph(graph_def, output, images):
+  with tf.Graph().as_default() as graph:
+    tf.import_graph_def(graph_def, name='')
+    with tf.Session(graph=graph) as sess:
+      return sess.run(output + ':0', {'input:0': images})
+
+
+@pytest.fixture(scope='module')
+def real_lenet(tmp_path_factory):
+  """A LeNet trained a few seconds on real Fashion-MNIST: its frozen graph,
+  info, the calibration split and 200 test images with the graph's
+  probabilities."""
+  if not os.path.isdir(FASHION_DIR):
+    pytest.skip('Debian package dataset-fashion-mnist not installed '
+                '(scripts/install_system_deps.sh)')
+  work = tmp_path_factory.mktemp('real_lenet')
+  dataset_dir = _fashion_subset(str(work), {'train': 2000, 'test': 200})
+  train_dir = str(work / 'train')
   _train_lenet_on(dataset_dir, train_dir)
   spec = inference.spec_from_dataset('lenet', 'fashion_mnist', dataset_dir)
   graph_def, info = inference.export_graph_def(spec)
   frozen = inference.freeze_graph_def(graph_def, train_dir,
                                       inference.output_node_names(info))
-  calibration = model_conversion.CalibrationSet(
-      pipeline.load_dataset('fashion_mnist', 'train', dataset_dir), info, 100)
-  path = str(tmp_path / 'int8.tflite')
-  model_conversion.write_model(
-      model_conversion.tflite_model(frozen, info, 'int8', calibration), path)
-  runner = inference.open_runner(path)
-  assert runner.input_dtype == np.int8
   test = pipeline.load_dataset('fashion_mnist', 'test', dataset_dir)
   images, labels = next(model_evaluation.numpy_batches(test, info, 200))
-  with tf.Graph().as_default() as graph:
-    tf.import_graph_def(frozen, name='')
-    with tf.Session(graph=graph) as sess:
-      expected = sess.run(info['output_node'] + ':0', {'input:0': images})
+  expected = _run_graph(frozen, info['output_node'], images)
   assert np.mean(expected.argmax(1) == labels) > 0.6  # it learnt something
-  agree = np.mean(runner.run(images).argmax(1) == expected.argmax(1))
+  return dict(frozen=frozen, info=info, images=images, expected=expected,
+              calibration=model_conversion.CalibrationSet(
+                  pipeline.load_dataset('fashion_mnist', 'train', dataset_dir),
+                  info, 100))
+
+
+@pytest.mark.parametrize('quantization,input_dtype', [
+    ('int8', np.int8), ('float16', np.float32), ('dynamic', np.float32)])
+def test_reduced_precision_keeps_top1_on_real_fashion_mnist(
+    real_lenet, tmp_path, quantization, input_dtype):
+  """int8, float16 weights and int8 weights (dynamic range): the float
+  graph's top-1 on >= 95 % of real test images."""
+  path = str(tmp_path / (quantization + '.tflite'))
+  model_conversion.write_model(model_conversion.tflite_model(
+      real_lenet['frozen'], real_lenet['info'], quantization,
+      real_lenet['calibration']), path)
+  runner = inference.open_runner(path)
+  assert runner.input_dtype == input_dtype
+  assert runner.info['quantization'] == quantization
+  expected = real_lenet['expected']
+  probabilities = runner.run(real_lenet['images'])
+  agree = np.mean(probabilities.argmax(1) == expected.argmax(1))
   assert agree >= 0.95, agree
+  if quantization == 'float16':  # float arithmetic on rounded weights
+    np.testing.assert_allclose(probabilities, expected, atol=2e-3)
 
 
 def _fake_quant_graph(rng):
@@ -251,10 +276,7 @@ def test_quantization_aware_graph_becomes_fully_int8(tmp_path):
   assert {op['op_name'] for op in operations} == {
       'CONV_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX'}  # no float island
   assert runner.input_dtype == np.int8
-  with tf.Graph().as_default() as graph:
-    tf.import_graph_def(frozen, name='')
-    with tf.Session(graph=graph) as sess:
-      expected = sess.run('Predictions:0', {'input:0': images})
+  expected = _run_graph(frozen, 'Predictions', images)
   agree = np.mean(runner.run(images).argmax(1) == expected.argmax(1))
   assert agree >= 0.95, agree
 
@@ -352,13 +374,6 @@ def _pools_graph():
     tf.identity(tf.concat([tf.reshape(p, [-1, p.shape[1] * p.shape[2] * 4])
                            for p in pools], 1), name='output')
   return graph.as_graph_def()
-
-
-def _run_graph(graph_def, output, images):
-  with tf.Graph().as_default() as graph:
-    tf.import_graph_def(graph_def, name='')
-    with tf.Session(graph=graph) as sess:
-      return sess.run(output + ':0', {'input:0': images})
 
 
 def test_average_pools_become_depthwise_convolutions_of_the_same_function():
