@@ -155,13 +155,15 @@ def _any_split(dataset_name, dataset_dir):
   when a registered dataset's folder holds nothing at all (the caller falls
   back to its registered facts, as upstream's export did).
   """
+  # Asked first: loading ImageNet writes its labels.txt into the folder.
+  empty = not _holds_files(dataset_dir)
   error = None
   for split_name in ('train', 'validation', 'test'):
     try:
       return pipeline.load_dataset(dataset_name, split_name, dataset_dir)
     except UserError as split_error:
       error = error or split_error  # the train split's, the one users mean
-  if dataset_name in dataset_factory.SPECS and not _holds_files(dataset_dir):
+  if dataset_name in dataset_factory.SPECS and empty:
     tf.logging.warning('No %s split in %s (%s): using the registered class '
                        'count', dataset_name, dataset_dir, error)
     return None

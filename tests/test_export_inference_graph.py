@@ -71,6 +71,13 @@ def test_registered_dataset_without_dir_uses_its_class_count():
     inference.spec_from_dataset('lenet', 'mnist', labels_offset=10)
 
 
+def test_registered_dataset_with_an_empty_dir_uses_its_class_count(tmp_path):
+  """Upstream's export test: --dataset_dir names an empty folder (which
+  loading ImageNet fills with its labels.txt before failing on the shards)."""
+  spec = inference.spec_from_dataset('lenet', 'imagenet', str(tmp_path))
+  assert spec.num_classes == 1001
+
+
 def test_script_writes_text_graphdef_and_prints_output_node(tmp_path):
   output = str(tmp_path / 'graphs' / 'cifarnet.pbtxt')
   result = helpers.run_script(
