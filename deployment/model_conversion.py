@@ -17,9 +17,11 @@ Quantizations (LiteRT): float32; float16 (weights stored as float16);
 dynamic (int8 weights, float activations); int8 (everything int8, int8 input
 and output). A graph holding FakeQuant ops (quantization-aware training, the
 `--quantize` eval graph) converts to int8 with the ranges it learnt; any
-other graph is calibrated on preprocessed images of a dataset split, and
-its average pools become depthwise convolutions first (`xnnpack_rewrites`:
-XNNPACK has no int8 average pool).
+other graph is calibrated on preprocessed images of a dataset split. Both
+are rewritten first (`int8_rewrites`): a calibrated graph's average pools
+become depthwise convolutions (XNNPACK has no int8 average pool); in a
+quantization-aware graph these and the BatchNorms training left in float
+become int8 layers with calibrated ranges.
 """
 
 import re
@@ -31,7 +33,7 @@ import tensorflow.compat.v1 as tf
 
 from deployment import model_evaluation
 from deployment import output_files
-from deployment import xnnpack_rewrites
+from deployment import int8_rewrites
 from deployment.errors import one_line
 from deployment.errors import UserError
 
@@ -186,10 +188,11 @@ def tflite_model(frozen, info, quantization='float32', calibration=None,
   quantization_aware = holds_fake_quant(graph_def)
   if quantization_aware:
     graph_def = _symmetric_weight_ranges(graph_def)
+    if quantization == 'int8':
+      graph_def = int8_rewrites.quantization_aware_as_int8(
+          graph_def, info['input_node'], calibration)
   elif quantization == 'int8':
-    # Calibration gives the new convolutions their ranges; a QAT graph has
-    # none for them, so it keeps LiteRT's own (slower) int8 pool.
-    graph_def = xnnpack_rewrites.average_pools_as_convolutions(graph_def)
+    graph_def = int8_rewrites.average_pools_as_convolutions(graph_def)
   with tf.Graph().as_default() as graph, tf.Session(graph=graph) as session:
     tf.import_graph_def(graph_def, name='')
     images = graph.get_tensor_by_name(info['input_node'] + ':0')

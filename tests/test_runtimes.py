@@ -23,7 +23,7 @@ from deployment import model_conversion
 from deployment import model_evaluation
 from deployment import pipeline
 from deployment import runtime_tflite
-from deployment import xnnpack_rewrites
+from deployment import int8_rewrites
 from deployment.errors import UserError
 from nets import nets_factory
 
@@ -252,10 +252,12 @@ def test_reduced_precision_keeps_top1_on_real_fashion_mnist(
     np.testing.assert_allclose(probabilities, expected, atol=2e-3)
 
 
-def _fake_quant_graph(rng):
+def _fake_quant_graph(rng, pre_activation=False):
   """A conv + fully connected net as contrib's frozen eval graph holds it:
   FakeQuant on weights with asymmetric (min, max) ranges from frozen range
-  variables (narrow_range), and on activations."""
+  variables (narrow_range), and on activations. `pre_activation` adds what
+  the training rewrite leaves without FakeQuant in DenseNet: a BatchNorm +
+  ReLU that follows no layer, and an average pool."""
 
   def weight_quant(values):
     low = tf.identity(tf.constant(values.min()))  # a frozen variable read
@@ -269,8 +271,14 @@ def _fake_quant_graph(rng):
     net = tf.nn.relu(tf.nn.conv2d(images, weight_quant(weights), 1, 'SAME') +
                      0.1)
     net = tf.quantization.fake_quant_with_min_max_vars(net, 0.0, 6.0)
-    fc = rng.normal(size=(256, 5)).astype(np.float32) * 0.1
-    logits = tf.matmul(tf.reshape(net, [-1, 256]), weight_quant(fc))
+    if pre_activation:
+      net, _, _ = tf.nn.fused_batch_norm(
+          net, *rng.uniform(0.5, 1.5, (4, 4)).astype(np.float32),
+          is_training=False)
+      net = tf.nn.avg_pool2d(tf.nn.relu(net), 2, 2, 'VALID')
+    size = int(np.prod(net.shape[1:]))
+    fc = rng.normal(size=(size, 5)).astype(np.float32) * 0.1
+    logits = tf.matmul(tf.reshape(net, [-1, size]), weight_quant(fc))
     logits = tf.quantization.fake_quant_with_min_max_vars(logits, -8.0, 8.0)
     tf.nn.softmax(logits, name='Predictions')
     with tf.Session() as sess:
@@ -278,9 +286,16 @@ def _fake_quant_graph(rng):
           sess, graph.as_graph_def(), ['Predictions'])
 
 
-def test_quantization_aware_graph_becomes_fully_int8(tmp_path):
+@pytest.mark.parametrize('pre_activation,operations', [
+    (False, {'CONV_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX'}),
+    (True, {'CONV_2D', 'DEPTHWISE_CONV_2D', 'RESHAPE', 'FULLY_CONNECTED',
+            'SOFTMAX'})])
+def test_quantization_aware_graph_becomes_fully_int8(
+    tmp_path, pre_activation, operations):
+  """No float island (DEQUANTIZE, float MUL/ADD) and no LiteRT average pool:
+  a pre-activation BatchNorm and a pool become depthwise convolutions."""
   rng = np.random.RandomState(0)
-  frozen = _fake_quant_graph(rng)
+  frozen = _fake_quant_graph(rng, pre_activation)
   assert model_conversion.holds_fake_quant(frozen)
   info = {'model_name': 'tiny_qat', 'input_node': 'input',
           'output_node': 'Predictions', 'image_size': 8, 'channels': 1}
@@ -290,13 +305,23 @@ def test_quantization_aware_graph_becomes_fully_int8(tmp_path):
   path = str(tmp_path / 'qat.tflite')
   model_conversion.write_model(data, path)
   runner = runtime_tflite.TFLiteRunner(path)
-  operations = runner._interpreter._get_ops_details()  # pylint: disable=protected-access
-  assert {op['op_name'] for op in operations} == {
-      'CONV_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX'}  # no float island
+  assert {op['op_name'] for op in runner._interpreter._get_ops_details()  # pylint: disable=protected-access
+          } == operations
   assert runner.input_dtype == np.int8
   expected = _run_graph(frozen, 'Predictions', images)
   agree = np.mean(runner.run(images).argmax(1) == expected.argmax(1))
   assert agree >= 0.95, agree
+
+
+def test_batch_norm_as_depthwise_convolution_is_the_same_function():
+  frozen = _fake_quant_graph(np.random.RandomState(0), pre_activation=True)
+  rewritten, outputs = int8_rewrites._batch_norms_as_depthwise(frozen)  # pylint: disable=protected-access
+  assert len(outputs) == 1 and outputs[0].endswith('Relu_1')
+  assert not {'FusedBatchNormV3'} & {node.op for node in rewritten.node}
+  images = np.random.RandomState(1).uniform(-1, 1, (10, 8, 8, 1))
+  np.testing.assert_allclose(_run_graph(rewritten, 'Predictions', images),
+                             _run_graph(frozen, 'Predictions', images),
+                             atol=1e-6)
 
 
 def test_post_training_quantization_script_writes_int8(
@@ -396,7 +421,7 @@ def _pools_graph():
 
 def test_average_pools_become_depthwise_convolutions_of_the_same_function():
   graph_def = _pools_graph()
-  rewritten = xnnpack_rewrites.average_pools_as_convolutions(graph_def)
+  rewritten = int8_rewrites.average_pools_as_convolutions(graph_def)
   assert 'AvgPool' not in {node.op for node in rewritten.node}
   assert 'AvgPool' in {node.op for node in graph_def.node}  # a copy
   images = np.random.RandomState(0).uniform(-3, 3, (2, 9, 9, 4))
