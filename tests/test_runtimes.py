@@ -275,7 +275,7 @@ def _fake_quant_graph(rng, pre_activation=False):
       net, _, _ = tf.nn.fused_batch_norm(
           net, *rng.uniform(0.5, 1.5, (4, 4)).astype(np.float32),
           is_training=False)
-      net = tf.nn.avg_pool2d(tf.nn.relu(net), 2, 2, 'VALID')
+      net = tf.nn.avg_pool2d(tf.nn.relu(net), 3, 2, 'SAME')  # border sums
     size = int(np.prod(net.shape[1:]))
     fc = rng.normal(size=(size, 5)).astype(np.float32) * 0.1
     logits = tf.matmul(tf.reshape(net, [-1, size]), weight_quant(fc))
@@ -288,20 +288,21 @@ def _fake_quant_graph(rng, pre_activation=False):
 
 @pytest.mark.parametrize('pre_activation,operations', [
     (False, {'CONV_2D', 'RESHAPE', 'FULLY_CONNECTED', 'SOFTMAX'}),
-    (True, {'CONV_2D', 'DEPTHWISE_CONV_2D', 'RESHAPE', 'FULLY_CONNECTED',
-            'SOFTMAX'})])
+    (True, {'CONV_2D', 'DEPTHWISE_CONV_2D', 'MUL', 'RESHAPE',
+            'FULLY_CONNECTED', 'SOFTMAX'})])
 def test_quantization_aware_graph_becomes_fully_int8(
     tmp_path, pre_activation, operations):
   """No float island (DEQUANTIZE, float MUL/ADD) and no LiteRT average pool:
-  a pre-activation BatchNorm and a pool become depthwise convolutions."""
+  a pre-activation BatchNorm and a pool become depthwise convolutions (the
+  MUL: the SAME pool's 1/count map, in int8)."""
   rng = np.random.RandomState(0)
   frozen = _fake_quant_graph(rng, pre_activation)
   assert model_conversion.holds_fake_quant(frozen)
   info = {'model_name': 'tiny_qat', 'input_node': 'input',
           'output_node': 'Predictions', 'image_size': 8, 'channels': 1}
-  images = rng.uniform(-1, 1, (100, 8, 8, 1)).astype(np.float32)
+  images = rng.uniform(-1, 1, (300, 8, 8, 1)).astype(np.float32)
   data = model_conversion.tflite_model(
-      frozen, info, 'int8', model_conversion.ArrayCalibration(images[:20]))
+      frozen, info, 'int8', model_conversion.ArrayCalibration(images[:100]))
   path = str(tmp_path / 'qat.tflite')
   model_conversion.write_model(data, path)
   runner = runtime_tflite.TFLiteRunner(path)
