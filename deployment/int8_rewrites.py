@@ -155,13 +155,17 @@ def average_pools_as_convolutions(graph_def):
   return _pools_as_depthwise(graph_def)[0]
 
 
+def source_node(nodes, name):
+  """The node tensor `name` comes from, through the Identity a frozen
+  variable read leaves; None when it is not in `nodes` ({name: NodeDef})."""
+  node = nodes.get(name.split(':')[0].lstrip('^'))
+  while node is not None and node.op == 'Identity':
+    node = nodes.get(node.input[0].split(':')[0])
+  return node
+
+
 def _constant_value(nodes, name):
-  """The value of constant `name`, through the Identity a frozen read
-  leaves."""
-  node = nodes[name.split(':')[0]]
-  while node.op == 'Identity':
-    node = nodes[node.input[0].split(':')[0]]
-  return tf.make_ndarray(node.attr['value'].tensor)
+  return tf.make_ndarray(source_node(nodes, name).attr['value'].tensor)
 
 
 def _batch_norm_as_depthwise(node, nodes):

@@ -109,17 +109,10 @@ def _symmetric_weight_ranges(graph_def):
   representable.
   """
   nodes = {node.name: node for node in graph_def.node}
-
-  def constant(name):  # through the Identity a frozen variable read leaves
-    node = nodes.get(name.split(':')[0].lstrip('^'))
-    while node is not None and node.op == 'Identity':
-      node = nodes.get(node.input[0].split(':')[0])
-    return node
-
   for node in graph_def.node:
     if node.op not in _FAKE_QUANT_OPS or not node.attr['narrow_range'].b:
       continue
-    ends = [constant(name) for name in node.input[1:3]]
+    ends = [int8_rewrites.source_node(nodes, name) for name in node.input[1:3]]
     if not all(end is not None and end.op == 'Const' for end in ends):
       continue
     low, high = (tf.make_ndarray(end.attr['value'].tensor) for end in ends)
