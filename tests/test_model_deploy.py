@@ -1,14 +1,11 @@
 """Tests for deployment/model_deploy.py: two CPU clones, checked with numbers."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+import deployment_helpers as helpers
 from deployment import model_deploy
 
 WEIGHT_DECAY = 0.1
@@ -21,7 +18,6 @@ CLONE_TARGETS = [
     np.array([[1.], [0.]], np.float32),
     np.array([[2.], [-1.]], np.float32),
 ]
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INITIAL_WEIGHTS = np.array([[0.5], [-0.25], [1.0]], np.float32)
 
 
@@ -199,9 +195,7 @@ print(sorted({variable.device for variable in slim.get_variables()}))
 
 
 def test_reference_variables_are_read_on_their_parameter_server():
-  result = subprocess.run([sys.executable, '-c', REFERENCE_VARIABLES_SCRIPT],
-                          cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+  result = helpers.run_python(REFERENCE_VARIABLES_SCRIPT)
   assert result.returncode == 0, result.stderr[-2000:]
   assert result.stdout.split('\n')[-2] == str([
       '/job:ps/task:0/device:CPU:0', '/job:ps/task:1/device:CPU:0'])

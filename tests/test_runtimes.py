@@ -19,11 +19,11 @@ import deployment_helpers as helpers
 from datasets import download_and_convert_mnist
 from datasets import fake_data
 from deployment import inference
+from deployment import int8_rewrites
 from deployment import model_conversion
 from deployment import model_evaluation
 from deployment import pipeline
 from deployment import runtime_tflite
-from deployment import int8_rewrites
 from deployment.errors import UserError
 from nets import nets_factory
 
@@ -189,6 +189,12 @@ def _run_graph(graph_def, output, images):
       return sess.run(output + ':0', {'input:0': images})
 
 
+def _operations(runner):
+  """The op names of a `TFLiteRunner`'s model."""
+  return {op['op_name'] for op in
+          runner._interpreter._get_ops_details()}  # pylint: disable=protected-access
+
+
 @pytest.fixture(scope='module')
 def fashion(tmp_path_factory):
   """2,000 real Fashion-MNIST training and 200 test images, converted, and
@@ -306,8 +312,7 @@ def test_quantization_aware_graph_becomes_fully_int8(
   path = str(tmp_path / 'qat.tflite')
   model_conversion.write_model(data, path)
   runner = runtime_tflite.TFLiteRunner(path)
-  assert {op['op_name'] for op in runner._interpreter._get_ops_details()  # pylint: disable=protected-access
-          } == operations
+  assert _operations(runner) == operations
   assert runner.input_dtype == np.int8
   expected = _run_graph(frozen, 'Predictions', images)
   agree = np.mean(runner.run(images).argmax(1) == expected.argmax(1))
@@ -458,8 +463,7 @@ def test_int8_average_pools_run_as_convolutions_and_keep_top1(
       frozen, info, 'int8',
       model_conversion.ArrayCalibration(fashion['train'][0][:200])), path)
   runner = runtime_tflite.TFLiteRunner(path)
-  operations = {op['op_name'] for op in
-                runner._interpreter._get_ops_details()}  # pylint: disable=protected-access
+  operations = _operations(runner)
   assert 'AVERAGE_POOL_2D' not in operations
   assert 'DEPTHWISE_CONV_2D' in operations
   images, labels = fashion['test']
